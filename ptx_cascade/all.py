@@ -10,3 +10,4 @@ from .losses import *
 from .models import *
 from .classifier import *
 from .segmenter import *
+from .cli import *
