@@ -10,4 +10,5 @@ from .losses import *
 from .models import *
 from .classifier import *
 from .segmenter import *
+from .postprocess import *
 from .cli import *
