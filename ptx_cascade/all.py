@@ -11,4 +11,5 @@ from .models import *
 from .classifier import *
 from .segmenter import *
 from .postprocess import *
+from .cascade import *
 from .cli import *
