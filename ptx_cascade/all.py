@@ -12,4 +12,5 @@ from .classifier import *
 from .segmenter import *
 from .postprocess import *
 from .cascade import *
+from .evaluate import *
 from .cli import *
