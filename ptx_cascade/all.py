@@ -1,6 +1,12 @@
 "Everything a notebook or Kaggle kernel needs, in one import: `from ptx_cascade.all import *` (hand-written, not exported by nbdev)"
 # Our `DiceLoss`/`FocalLoss` (sigmoid, one logit) share names with fastai's softmax losses: import this after
 # `from fastai.vision.all import *` to get ours.
+# The everyday names a notebook needs besides ours, so that this one import is enough in a Kaggle kernel
+import os, json
+from pathlib import Path
+import numpy as np, pandas as pd, torch
+import matplotlib.pyplot as plt
+from fastcore.test import test_eq, test_close, test_fail
 from .rle import *
 from .dicom import *
 from .metrics import *
