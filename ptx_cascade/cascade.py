@@ -24,7 +24,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from ptx_cascade import __version__
     from ptx_cascade.rle import rle_encode
     from ptx_cascade.dicom import DicomError, read_dicom, dicom_meta
-    from ptx_cascade.data import clahe as _clahe, _atomic_write
+    from ptx_cascade.data import clahe as _clahe, cache_meta, _atomic_write
     from ptx_cascade.models import cls_model, unet_model, read_state_dict, WeightsError, ArchError
     from ptx_cascade.postprocess import remove_small, triplet, upscale_probs, flip_tta, PostprocessError
 
@@ -403,7 +403,7 @@ def bundle_from_runs(cls_run, seg_run, dest, # the two `ptx_train` folders, and 
     cal = dict(calibration or {})
     cls_thresh = cal.pop('cls_thresh', 0.5)   # None: the calibration chose no gate
     post = {k: v for k, v in cal.items() if k in POST_DEFAULTS}
-    if read_size is None and (cj := Path(si.get('cache', ''))/'cache.json').is_file(): read_size = json.loads(cj.read_text()).get('size')
+    if read_size is None: read_size = (cache_meta(si.get('cache', '')) or {}).get('size')
     p = CascadePredictor(cnet, snet, ci['size'], si['size'], read_size=read_size, cls_thresh=cls_thresh, post=post, device='cpu',
                          specs=dict(classifier=dict(arch=ci['arch']), segmenter=dict(arch=si['arch'])), **kwargs)
     extra = {'calibration': calibration, 'runs': {'classifier': {k: ci.get(k) for k in ('fold', 'epochs', 'best', 'monitor')},

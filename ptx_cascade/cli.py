@@ -20,7 +20,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from fastai.callback.core import Callback
     from ptx_cascade import __version__
     from ptx_cascade.rle import RLEError
-    from ptx_cascade.data import DataError, load_cache, cls_dls, seg_dls, _atomic_write
+    from ptx_cascade.data import DataError, load_cache, cache_meta, cls_dls, seg_dls, _atomic_write
     from ptx_cascade.losses import LossError, get_loss
     from ptx_cascade.models import ArchError, WeightsError, resolve_arch
     from ptx_cascade.classifier import TrainError, cls_learner, cls_recipe, fit_recipe, read_checkpoint, set_seed
@@ -77,8 +77,7 @@ def _open_cache(cache:Path, fold:int, size:int):
     index = load_cache(cache)   # `DataError` when there is no index.csv
     folds = sorted(index.fold.unique().tolist())
     if fold not in folds: raise TrainError(f"fold {fold} is not in {cache}: its folds are {folds[0]}..{folds[-1]}")
-    meta = cache/'cache.json'
-    if meta.exists() and size > (cs := json.loads(meta.read_text()).get('size', size)):
+    if size > (cs := (cache_meta(cache) or {}).get('size', size)):
         warnings.warn(f"training at {size} px on a {cs} px cache upsamples every image; make a {size} px cache with `ptx_prepare --size {size}`", stacklevel=3)
     return index
 

@@ -34,9 +34,9 @@ from .dicom import DicomError, read_dicom, dicom_meta, dicom_meta_df
 
 # %% auto #0
 __all__ = ['RLE_SEP', 'PROBLEM_COLS', 'DataError', 'report_problems', 'siim_labels', 'stratified_folds', 'siim_index',
-           'fold_table', 'resize_mask', 'rles_mask', 'clahe', 'prepare_cache', 'load_cache', 'siim_aug_transforms',
-           'Cutout', 'DicomImage', 'RleMask', 'PneumoMask', 'PILPneumoMask', 'pneumo_mask_block', 'cls_dls', 'seg_dls',
-           'PosFracDL', 'PosFracCallback', 'prepare_siim', 'ptx_prepare']
+           'fold_table', 'resize_mask', 'rles_mask', 'clahe', 'cache_meta', 'prepare_cache', 'load_cache',
+           'siim_aug_transforms', 'Cutout', 'DicomImage', 'RleMask', 'PneumoMask', 'PILPneumoMask', 'pneumo_mask_block',
+           'cls_dls', 'seg_dls', 'PosFracDL', 'PosFracCallback', 'prepare_siim', 'ptx_prepare']
 
 # %% ../nbs/04_data.ipynb #33adeb29
 class DataError(ValueError):
@@ -267,14 +267,18 @@ def _cache_one(job) -> dict:
     return dict(ImageId=iid, status='done')
 
 # %% ../nbs/04_data.ipynb #ac9b55cd
+def cache_meta(dest) -> dict|None:
+    "The settings (`size`, `clahe`) the cache in `dest` was made with (its `cache.json`), `None` when it has none"
+    fn = Path(dest)/'cache.json'
+    return json.loads(fn.read_text()) if fn.is_file() else None
+
 def _check_cache_meta(dest:Path, size:int, use_clahe:bool):
     "Refuse to mix sizes or CLAHE settings in one cache folder"
-    fn, want = dest/'cache.json', dict(size=int(size), clahe=bool(use_clahe))
-    if fn.exists():
-        have = json.loads(fn.read_text())
+    want = dict(size=int(size), clahe=bool(use_clahe))
+    if (have := cache_meta(dest)) is not None:
         if {k: have.get(k) for k in want} != want:
             raise DataError(f"{dest} holds a cache made with {have}, not {want}; use another --dest, or delete {dest} to rebuild it")
-    else: _atomic_write(fn, lambda t: t.write_text(json.dumps(want)))
+    else: _atomic_write(dest/'cache.json', lambda t: t.write_text(json.dumps(want)))
 
 # %% ../nbs/04_data.ipynb #d2e207a4
 def prepare_cache(index:pd.DataFrame, # from `siim_index` (or any table with `ImageId`, `fname` and optionally `rles`, `Rows`, `Columns`, `csv_rows`)

@@ -571,7 +571,7 @@ def evaluate_models(cache, # cache folder made by `ptx_prepare`
                     tta:bool=True, bundle_fold:int|None=None, # write `<out>/bundle` from this fold's cls and seg runs
                     bs:int=32, device=None, progress:bool=True) -> Path:
     "Out-of-fold predictions of the runs in `models` on the cache's images, calibration, Table 5.1 report (and a bundle); returns report.md"
-    from ptx_cascade.data import load_cache, DataError
+    from ptx_cascade.data import load_cache, cache_meta, DataError
     cache, out = Path(cache), Path(out)
     try: index = load_cache(cache)
     except DataError as e: raise EvaluateError(str(e)) from None
@@ -579,7 +579,7 @@ def evaluate_models(cache, # cache folder made by `ptx_prepare`
         if bad := sorted(set(folds) - set(index.fold)): raise EvaluateError(f"fold {bad[0]} is not in {cache}: its folds are {sorted(set(index.fold))}")
         index = index[index.fold.isin(folds)]
     folds = sorted(set(index.fold))
-    size = json.loads((cache/'cache.json').read_text())['size'] if (cache/'cache.json').exists() else Image.open(index.image.iloc[0]).size[0]
+    size = (cache_meta(cache) or {}).get('size') or Image.open(index.image.iloc[0]).size[0]
     tasks = [t for t in _TASK_ARRAYS if all((run_dir(models, t, f)/'train.json').is_file() for f in folds)]
     if 'seg' not in tasks and 'baseline' not in tasks: raise EvaluateError(f"no segmenter runs for folds {folds} in {models} (expected {run_dir(models, 'seg', folds[0])} ...); train them with `ptx_train --task seg --fold K`")
     store = collect_oof(OOFStore.create(out/'oof', index, size), models, folds, tasks, tta, bs, device, progress)
