@@ -161,7 +161,7 @@ def _ptx_depth(phi, phi0:float, w:float, D:float):
     return D*np.cos(u*np.pi/2)**1.5
 
 # %% ../nbs/03_synth.ipynb #f9a90b06
-def _sample_ptx(rng, n:int) -> list:
+def _sample_ptx(rng, n:int, conspicuity:tuple=(0.2, 1.0)) -> list:
     "`(side, phi0, w, depth, conspicuity)` of `n` pneumothorax regions; regions of one lung never overlap"
     regs, tries = [], 0
     while len(regs) < n:
@@ -174,7 +174,7 @@ def _sample_ptx(rng, n:int) -> list:
             phi0 = dict(apical=rng.uniform(75, 105), apicolateral=rng.uniform(35, 75), lateral=rng.uniform(-25, 30))[kind]
             w, D = rng.uniform(25, 60), float(np.exp(rng.uniform(np.log(0.02), np.log(0.15))))
         if any(r[0] == side and abs(r[1] - phi0) < r[2] + w + 8 for r in regs): continue
-        regs.append((side, phi0, w, D, rng.uniform(0.2, 1.0)))   # how conspicuous: some are subtle
+        regs.append((side, phi0, w, D, rng.uniform(*conspicuity)))   # how conspicuous: some are subtle
     return regs
 
 # %% ../nbs/03_synth.ipynb #55e612e0
@@ -217,11 +217,20 @@ def _pneumothorax(regs:list, lungs:list, x, y, p:dict, px:float, min_depth:float
             line += r[4]*np.exp(-((dist - depth)/sig)**2)*lungs[side]*_sig((depth - 0.012)/0.004)*(dist > depth - 1.5*sig)
     return label, ndimage.gaussian_filter(dark, 0.7), np.minimum(line, 1)
 
+# %% ../nbs/03_synth.ipynb #c0n5p1c0
+def _check_conspicuity(c) -> tuple:
+    "`c` as a `(lo, hi)` pair of floats with `0 < lo <= hi`, or a `ValueError` saying what is wrong"
+    try: lo, hi = (float(v) for v in c)
+    except (TypeError, ValueError): raise ValueError(f"conspicuity must be a (lo, hi) pair of numbers, got {c!r}") from None
+    if not 0 < lo <= hi: raise ValueError(f"conspicuity must satisfy 0 < lo <= hi, got {c!r}")
+    return lo, hi
+
 # %% ../nbs/03_synth.ipynb #4c7b3715
 def synth_chest(rng, # a `np.random.Generator` or a seed
                 size:int=1024, # output height and width in pixels
                 n_ptx:int=0, # number of pneumothorax regions (0: a normal film)
-                res:int|None=None # internal resolution, `min(size, 512)` by default
+                res:int|None=None, # internal resolution, `min(size, 512)` by default
+                conspicuity:tuple=(0.2, 1.0) # range of each region's conspicuity (scales its darkening and pleural line)
                ) -> tuple[np.ndarray, np.ndarray, dict]:
     "One synthetic chest film: uint8 image, uint8 label mask (0 background, `k` the `k`th region) and the film's parameters"
     rng = np.random.default_rng(rng)
@@ -229,7 +238,7 @@ def synth_chest(rng, # a `np.random.Generator` or a seed
     p = _patient(rng)
     A, lungs, x, y = _anatomy(rng, R, p)
     px = 2/R/p['scale']   # one pixel in anatomical units
-    label, dark, line = _pneumothorax(_sample_ptx(rng, n_ptx), lungs, x, y, p, px, 6/size/p['scale'])  # >= 3 output pixels deep
+    label, dark, line = _pneumothorax(_sample_ptx(rng, n_ptx, _check_conspicuity(conspicuity)), lungs, x, y, p, px, 6/size/p['scale'])  # >= 3 output pixels deep
     lung_soft = ndimage.gaussian_filter((lungs[0] | lungs[1]).astype(np.float32), 0.035/px)
     A -= p['air']*lung_soft*(1 + 0.45*dark)   # no lung tissue: the air space is darker...
     ves = _vessels(rng, R, p)*lung_soft*(1 - np.minimum(dark*2, 1))   # ...and has no markings
@@ -263,11 +272,11 @@ def _tags(rng, p:dict, size:int, seed:int, i:int) -> dict:
                 PixelSpacing=[sp, sp], StudyDate='19010101', StudyTime='000000.00', SeriesNumber='1', InstanceNumber='1')
 
 # %% ../nbs/03_synth.ipynb #40d21df3
-def _write_one(job, dest:Path, size:int, seed:int, quality:int=95) -> list:
+def _write_one(job, dest:Path, size:int, seed:int, quality:int=95, conspicuity:tuple=(0.2, 1.0)) -> list:
     "Render and write the image of `job` = `(index, n_ptx)`; its CSV rows `(ImageId, RLE)`"
     i, n_ptx = job
     rng = np.random.default_rng([seed, i])
-    img, lab, p = synth_chest(rng, size, n_ptx)
+    img, lab, p = synth_chest(rng, size, n_ptx, conspicuity=conspicuity)
     tags = _tags(rng, p, size, seed, i)
     iid = tags['SOPInstanceUID']
     d = dest/'dicom-images-train'/tags['StudyInstanceUID']/tags['SeriesInstanceUID']
@@ -294,18 +303,20 @@ def make_synth_siim(dest, # folder that receives `dicom-images-train/` and `trai
                     n:int=200, # number of images
                     size:int=1024, # image height and width (SIIM's are 1024)
                     pos_frac:float=0.22, # fraction of images with pneumothorax: exactly `round(n*pos_frac)` (SIIM: 0.22)
-                    seed:int=0, # the dataset (pixels, UIDs, CSV) is a function of `seed`, `n`, `size` and `pos_frac`
+                    seed:int=0, # the dataset (pixels, UIDs, CSV) is a function of `seed`, `n`, `size`, `pos_frac` and `conspicuity`
+                    conspicuity:tuple=(0.2, 1.0), # range of the regions' conspicuity; the CPU demo uses `(2, 3)`: visible at 96-128 px
                     n_workers:int=defaults.cpus, # processes; 0 renders in this process
                     overwrite:bool=False, # replace an existing `train-rle.csv` and `dicom-images-train/` in `dest`
                     progress:bool=True # show a progress bar
                    ) -> Path: # `dest`
     "Write a synthetic SIIM-ACR training set (`dicom-images-train/` of JPEG DICOMs and `train-rle.csv`) to `dest`"
+    conspicuity = _check_conspicuity(conspicuity)
     dest = Path(dest); img_dir, csv = dest/'dicom-images-train', dest/'train-rle.csv'
     if csv.exists() or (img_dir.exists() and any(img_dir.iterdir())):
         if not overwrite: raise SynthError(f"{dest} already holds a dataset ({csv.name} or {img_dir.name}/); pass overwrite=True to replace it, or choose another folder")
         csv.unlink(missing_ok=True); shutil.rmtree(img_dir, ignore_errors=True)
     img_dir.mkdir(parents=True, exist_ok=True)
-    rows = parallel(partial(_write_one, dest=dest, size=size, seed=seed), _jobs(n, pos_frac, seed),
+    rows = parallel(partial(_write_one, dest=dest, size=size, seed=seed, conspicuity=conspicuity), _jobs(n, pos_frac, seed),
                     n_workers=n_workers, progress=progress and n > 0)
     text = 'ImageId, EncodedPixels\n' + ''.join(f'{iid}, {rle}\n' for rs in rows for iid, rle in rs)
     (dest/'.train-rle.csv.tmp').write_text(text)
