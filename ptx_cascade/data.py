@@ -33,10 +33,10 @@ from .rle import RLEError, read_rle_csv, rle_runs, rle_decode
 from .dicom import DicomError, read_dicom, dicom_meta, dicom_meta_df
 
 # %% auto #0
-__all__ = ['RLE_SEP', 'PROBLEM_COLS', 'DataError', 'report_problems', 'siim_labels', 'stratified_folds', 'siim_index',
+__all__ = ['RLE_SEP', 'PROBLEM_COLS', 'AUGS', 'DataError', 'report_problems', 'siim_labels', 'stratified_folds', 'siim_index',
            'fold_table', 'resize_mask', 'rles_mask', 'clahe', 'cache_meta', 'prepare_cache', 'load_cache',
-           'siim_aug_transforms', 'Cutout', 'DicomImage', 'RleMask', 'PneumoMask', 'PILPneumoMask', 'pneumo_mask_block',
-           'cls_dls', 'seg_dls', 'PosFracDL', 'PosFracCallback', 'prepare_siim', 'ptx_prepare']
+           'siim_aug_transforms', 'aug_tfms', 'Cutout', 'DicomImage', 'RleMask', 'PneumoMask', 'PILPneumoMask',
+           'pneumo_mask_block', 'cls_dls', 'seg_dls', 'PosFracDL', 'PosFracCallback', 'prepare_siim', 'ptx_prepare']
 
 # %% ../nbs/04_data.ipynb #33adeb29
 class DataError(ValueError):
@@ -340,6 +340,17 @@ def siim_aug_transforms(size:int|None=None, # output size of the affine transfor
             Contrast(max_lighting=max_lighting, p=p_lighting)]      # scale from (1-max_lighting, 1/(1-max_lighting)) = (0.8, 1.25)
     return setup_aug_tfms(tfms) if merge else tfms
 
+# %% ../nbs/04_data.ipynb #aug7f1cd
+AUGS = ('table41', 'flip', 'none')
+
+def aug_tfms(aug:bool|str|None='table41' # `True`/'table41': Table 4.1 (`siim_aug_transforms`); 'flip': horizontal flips only; `False`/`None`/'none': none
+            ) -> list:
+    "The training batch transforms that `aug` names (before `Normalize`)"
+    if aug is True or aug == 'table41': return siim_aug_transforms()
+    if aug == 'flip': return [Flip(p=0.5, pad_mode='reflection')]
+    if aug is False or aug is None or aug == 'none': return []
+    raise ValueError(f"unknown augmentation {aug!r}: choose one of {', '.join(AUGS)}")
+
 # %% ../nbs/04_data.ipynb #be24eaa8
 class Cutout(RandTransform):
     "Erase 1 to `n_holes` squares of side `length` (fractions of the image side) in each training image with probability `p`"
@@ -414,7 +425,7 @@ def _float_label(r) -> float: return float(r['label'])
 def cls_dls(index:pd.DataFrame, # from `siim_index` (reads DICOMs) or `prepare_cache`/`load_cache` (reads the cache)
             fold:int, # validation fold; training is every other fold
             size:int=224, bs:int=32,
-            aug:bool=True, # Table 4.1 augmentation (`siim_aug_transforms`) on the training set
+            aug:bool|str=True, # training-set augmentation, see `aug_tfms`: `True`/'table41' (Table 4.1), 'flip', `False`/'none'
             cutout:float|None=0., # add a `Cutout` with this `p` (`dls.cutout.p` changes it later); `None`: none
             from_dicom:bool|None=None, # `None`: the cache when `index` has an `image` column, else the DICOMs
             clahe:bool=False, # CLAHE when reading DICOMs
@@ -423,7 +434,7 @@ def cls_dls(index:pd.DataFrame, # from `siim_index` (reads DICOMs) or `prepare_c
     "DataLoaders of image → float label (0./1., shape `(bs,)`) for the classifier, validated on `fold`"
     get_x, _, item_tfms = _source(index, size, from_dicom, clahe)
     items, splitter = _split(index[index.fold != fold], index[index.fold == fold], fold)
-    tfms = [*(siim_aug_transforms() if aug else []), Normalize.from_stats(*imagenet_stats)]
+    tfms = [*aug_tfms(aug), Normalize.from_stats(*imagenet_stats)]
     if cutout is not None: tfms.append(Cutout(p=cutout))
     db = DataBlock(blocks=(ImageBlock, RegressionBlock(n_out=1)), get_x=get_x, get_y=_float_label,
                    splitter=splitter, item_tfms=item_tfms, batch_tfms=tfms)
@@ -437,7 +448,8 @@ def seg_dls(index:pd.DataFrame, fold:int,
             positive_only:bool=True, # train on the positive images only ("One Case"); `False`: all images (the baseline)
             valid_positive_only:bool|None=None, # validate on the fold's positives only; `None`: as `positive_only`
             pos_frac=None, # with `positive_only=False`: positive fraction per epoch (a float, `(start, end)`, or a function of training progress); needs `PosFracCallback`
-            aug:bool=True, from_dicom:bool|None=None, clahe:bool=False,
+            aug:bool|str=True, # training-set augmentation, see `aug_tfms`
+            from_dicom:bool|None=None, clahe:bool=False,
             **kwargs # to `DataBlock.dataloaders`
            ):
     "DataLoaders of image → 0/1 mask for the segmenter, validated on `fold`"
@@ -448,7 +460,7 @@ def seg_dls(index:pd.DataFrame, fold:int,
     items, splitter = _split(tr[tr.label == 1] if positive_only else tr, va[va.label == 1] if vpo else va, fold)
     db = DataBlock(blocks=(ImageBlock, pneumo_mask_block()), get_x=get_x, get_y=get_y,
                    splitter=splitter, item_tfms=item_tfms,
-                   batch_tfms=[*(siim_aug_transforms() if aug else []), Normalize.from_stats(*imagenet_stats)])
+                   batch_tfms=[*aug_tfms(aug), Normalize.from_stats(*imagenet_stats)])
     if pos_frac is not None: kwargs = dict(dl_type=PosFracDL, dl_kwargs=[dict(pos_frac=pos_frac), {}], **kwargs)
     return db.dataloaders(items, bs=bs, **kwargs)
 

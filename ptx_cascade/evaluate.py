@@ -402,7 +402,10 @@ def cls_scores(store:OOFStore, thresh:float=0.5) -> pd.DataFrame:
 # %% ../nbs/11_evaluate.ipynb #30f71447
 _COUNTS = {'TP', 'FP', 'FN', 'TN', 'n'}
 
-def _fmt(v, digits:int) -> str: return '' if pd.isna(v) else f'{v:.{digits}f}'
+def _fmt(v, digits:int, count:bool=False) -> str:
+    "`v` with `digits` decimals; a whole `count` (TP, FP, ... of one fold or one test set) without them"
+    if pd.isna(v): return ''
+    return str(int(v)) if count and float(v).is_integer() else f'{v:.{digits}f}'
 
 def to_markdown(table:pd.DataFrame, digits:int=3) -> str:
     "Markdown table of `table`: `(metric, mean|std)` columns become 'mean ± std' cells; other columns print as they are"
@@ -417,8 +420,8 @@ def to_markdown(table:pd.DataFrame, digits:int=3) -> str:
             d = 1 if m in _COUNTS else digits
             if isinstance(table.columns, pd.MultiIndex):
                 mu, sd = r[(m, 'mean')], r[(m, 'std')]
-                cells.append(_fmt(mu, d) + ('' if pd.isna(sd) else f' ± {_fmt(sd, d)}'))
-            else: cells.append(_fmt(r[m], d) if isinstance(r[m], (float, np.floating)) else str(r[m]))
+                cells.append(_fmt(mu, d, m in _COUNTS) + ('' if pd.isna(sd) else f' ± {_fmt(sd, d)}'))
+            else: cells.append(_fmt(r[m], d, m in _COUNTS) if isinstance(r[m], (float, np.floating)) else str(r[m]))
         lines.append('| ' + ' | '.join([str(k) for k in key] + cells) + ' |')
     return '\n'.join(lines)
 

@@ -19,7 +19,7 @@ from .dicom import write_jpeg_dicom
 from .rle import rle_encode
 
 # %% auto #0
-__all__ = ['synth_chest', 'SynthError', 'make_synth_siim']
+__all__ = ['SynthError', 'synth_chest', 'make_synth_siim']
 
 # %% ../nbs/03_synth.ipynb #4dd8a48c
 def _sig(z): return 0.5*(1 + np.tanh(z))   # a smooth 0..1 step
@@ -217,12 +217,16 @@ def _pneumothorax(regs:list, lungs:list, x, y, p:dict, px:float, min_depth:float
             line += r[4]*np.exp(-((dist - depth)/sig)**2)*lungs[side]*_sig((depth - 0.012)/0.004)*(dist > depth - 1.5*sig)
     return label, ndimage.gaussian_filter(dark, 0.7), np.minimum(line, 1)
 
+# %% ../nbs/03_synth.ipynb #22902734
+class SynthError(ValueError):
+    "A synthetic dataset that cannot be written where asked; the message names the path and the fix."
+
 # %% ../nbs/03_synth.ipynb #c0n5p1c0
 def _check_conspicuity(c) -> tuple:
-    "`c` as a `(lo, hi)` pair of floats with `0 < lo <= hi`, or a `ValueError` saying what is wrong"
+    "`c` as a `(lo, hi)` pair of floats with `0 < lo <= hi`, or a `SynthError` saying what is wrong"
     try: lo, hi = (float(v) for v in c)
-    except (TypeError, ValueError): raise ValueError(f"conspicuity must be a (lo, hi) pair of numbers, got {c!r}") from None
-    if not 0 < lo <= hi: raise ValueError(f"conspicuity must satisfy 0 < lo <= hi, got {c!r}")
+    except (TypeError, ValueError): raise SynthError(f"conspicuity must be a (lo, hi) pair of numbers, got {c!r}") from None
+    if not 0 < lo <= hi: raise SynthError(f"conspicuity must satisfy 0 < lo <= hi, got {c!r}")
     return lo, hi
 
 # %% ../nbs/03_synth.ipynb #4c7b3715
@@ -251,10 +255,6 @@ def synth_chest(rng, # a `np.random.Generator` or a seed
         for k in range(1, n_ptx + 1): big[_resize((label == k).astype(np.float32), size) > 0.5] = k
         label = big
     return np.clip(img, 0, 255).astype(np.uint8), label, p
-
-# %% ../nbs/03_synth.ipynb #22902734
-class SynthError(ValueError):
-    "A synthetic dataset that cannot be written where asked; the message names the path and the fix."
 
 # %% ../nbs/03_synth.ipynb #66e5bb86
 _UID_ROOT = '1.2.826.0.1.3680043.8.498.'         # pydicom's root: our UIDs never collide with a hospital's
