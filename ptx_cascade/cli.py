@@ -20,14 +20,14 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from fastai.callback.core import Callback
     from ptx_cascade import __version__
     from ptx_cascade.rle import RLEError
-    from ptx_cascade.data import DataError, load_cache, cache_meta, cls_dls, seg_dls, _atomic_write
+    from ptx_cascade.data import DataError, load_cache, cache_meta, cls_dls, seg_dls, _atomic_write, AUGS
     from ptx_cascade.losses import LossError, get_loss
     from ptx_cascade.models import ArchError, WeightsError, resolve_arch
     from ptx_cascade.classifier import TrainError, cls_learner, cls_recipe, fit_recipe, read_checkpoint, set_seed
     from ptx_cascade.segmenter import seg_learner
     from ptx_cascade.metrics import kaggle_dice, dice, iou, confusion, f1, mcc, roc_auc, precision, recall
     from ptx_cascade.dicom import DicomError
-    from ptx_cascade.synth import make_synth_siim, SynthError
+    from ptx_cascade.synth import make_synth_siim, SynthError, _check_conspicuity
     from ptx_cascade.data import siim_index, prepare_cache, rles_mask
     from ptx_cascade.postprocess import PostprocessError
     from ptx_cascade.classifier import plot_cls_confusion
@@ -101,28 +101,30 @@ def train(cache, # cache folder made by `ptx_prepare`/`prepare_siim`
           freeze_epochs:int|None=None, # epochs with the encoder frozen before `epochs`
           cutout_epoch:int|None=None, # 'cls' only: the epoch from which Cutout is on (`cls_recipe`)
           num_workers:int|None=None, # data-loading processes; `None`: fastai's default
+          aug:str='table41', # training augmentation (`data.aug_tfms`): 'table41' (the thesis's), 'flip' (horizontal flips only), 'none'
           cbs=None, # extra callbacks for every phase
           discriminative:bool|None=None # 'seg'/'baseline': unfrozen rates `slice(lr/400, lr/4)` as `seg_recipe`; `False`: `lr` for every layer; `None`: `True` unless `pretrained=False`
          ) -> Learner: # trained, holding its best epoch's weights
     "Train one fold of the classifier, the segmenter or the baseline on a cache, with checkpoints, a CSV log and `train.json` in `out`"
     cfg = train_config(task, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, loss=loss, freeze_epochs=freeze_epochs)
+    if aug not in AUGS: raise TrainError(f"unknown augmentation {aug!r}: choose one of {', '.join(AUGS)}")
     if cutout_epoch is not None and task != 'cls': raise TrainError(f"cutout_epoch applies to task 'cls', not {task!r}")
     if isinstance(pretrained, (str, Path)) and not Path(pretrained).is_file(): raise TrainError(f"weights file not found: {pretrained}")
     if discriminative is None: discriminative = pretrained is not False   # random weights: no pretrained features for small rates to protect
     cache = Path(cache)
     index = _open_cache(cache, fold, cfg['size'])
     out = Path(out) if out is not None else cache/'models'/f'{task}_fold{fold}'
-    info = dict(cfg, fold=fold, seed=seed, cutout_epoch=cutout_epoch, discriminative=discriminative, pretrained=pretrained if isinstance(pretrained, bool) else str(pretrained),
+    info = dict(cfg, fold=fold, seed=seed, aug=aug, cutout_epoch=cutout_epoch, discriminative=discriminative, pretrained=pretrained if isinstance(pretrained, bool) else str(pretrained),
                 cache=str(cache.resolve()), version=__version__, best=None, finished=False)
     out.mkdir(parents=True, exist_ok=True); _write_info(out, info)
     set_seed(seed, reproducible=True)
     dkw, lf = ({} if num_workers is None else dict(num_workers=num_workers)), get_loss(cfg['loss'])
     fkw = dict(out_dir=out, monitor=cfg['monitor'], freeze_epochs=cfg['freeze_epochs'], resume=resume)
     if task == 'cls':
-        learn = cls_learner(cls_dls(index, fold, cfg['size'], cfg['bs'], **dkw), cfg['arch'], pretrained, loss_func=lf)
+        learn = cls_learner(cls_dls(index, fold, cfg['size'], cfg['bs'], aug=aug, **dkw), cfg['arch'], pretrained, loss_func=lf)
         cls_recipe(learn, cfg['epochs'], cfg['lr'], cutout_epoch=cutout_epoch, cbs=cbs, **fkw)
     else:
-        dls = seg_dls(index, fold, cfg['size'], cfg['bs'], positive_only=task == 'seg', **dkw)
+        dls = seg_dls(index, fold, cfg['size'], cfg['bs'], positive_only=task == 'seg', aug=aug, **dkw)
         learn = seg_learner(dls, cfg['arch'], pretrained, loss_func=lf)
         if discriminative: fit_recipe(learn, cfg['epochs'], cfg['lr'], lr_mult=100, cbs=[_ScaleUnfrozenLR(1/4), *L(cbs)], **fkw)   # slice(lr/400, lr/4) unfrozen, as `seg_recipe`
         else: fit_recipe(learn, cfg['epochs'], cfg['lr'], cbs=cbs, **fkw)
@@ -151,14 +153,15 @@ def ptx_train(cache:str=None, # cache folder made by ptx_prepare (holds index.cs
               no_pretrained:bool=False, # start from random weights instead of downloading the ImageNet ones
               weights:str=None, # local ImageNet weights file of ARCH (.pth or .safetensors), for a machine without internet
               seed:int=42, # random seed of the data order, augmentation and initial weights
-              num_workers:int=None # data-loading processes (default: one per CPU)
+              num_workers:int=None, # data-loading processes (default: one per CPU)
+              aug:str='table41' # training augmentation: table41 (flip, warp, rotate, zoom, brightness, contrast), flip (flips only), none
              ):
     "Train one fold of the pneumothorax classifier (cls), segmenter (seg) or all-images baseline on a ptx_prepare cache"
     if cache is None: raise CliError("ptx_train: --cache is required, e.g. `ptx_train --cache cache256 --task seg --fold 0`")
     if weights is not None and no_pretrained: raise CliError("ptx_train: --weights and --no-pretrained contradict each other; give one")
     try:
         learn = train(cache, task, fold, arch, size, epochs, bs, lr, loss, out, resume, weights or not no_pretrained,
-                      seed, freeze_epochs, cutout_epoch, num_workers)
+                      seed, freeze_epochs, cutout_epoch, num_workers, aug=aug)
     except _ERRORS as e: raise CliError(f"ptx_train: {e}") from None
     except KeyboardInterrupt: raise CliError(f"ptx_train: interrupted; add --resume to the same command to continue from the last finished epoch") from None
     info = json.loads((learn.path/'train.json').read_text())
@@ -167,8 +170,8 @@ def ptx_train(cache:str=None, # cache folder made by ptx_prepare (holds index.cs
     return learn
 
 # %% ../nbs/12_cli.ipynb #ca90c696
-DEMO_DEFAULTS = dict(n=400, gen_size=256, size=96, epochs=15, cls_epochs=8, arch='mobilenetv3_small_050', cls_arch='resnet18', bs=8, lr=3e-3,
-                     loss='bce_log_dice', cls_loss='bce', threads=1, seed=0)
+DEMO_DEFAULTS = dict(n=400, gen_size=256, size=128, epochs=15, cls_epochs=30, baseline_epochs=8, arch='mobilenetv3_small_050', cls_arch='mobilenetv3_small_050',
+                     bs=8, lr=1e-2, cls_lr=5e-3, loss='bce_log_dice', cls_loss='bce', aug='flip', conspicuity=(2., 3.), threads=1, seed=0)
 
 # %% ../nbs/12_cli.ipynb #0af6fa9b
 def _split_test(data:Path, index:pd.DataFrame, test:np.ndarray) -> pd.DataFrame:
@@ -223,12 +226,16 @@ def _say(verbose, *a):
 def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, metrics and report
          n:int=None, # images generated (the test split is a fifth of them)
          size:int=None, # network input size in px (and the cache's)
-         epochs:int=None, # epochs of the segmenter and the baseline
+         epochs:int=None, # epochs of the positive-only segmenter
          cls_epochs:int=None, # epochs of the classifier
          seed:int=None, # the dataset, the folds, the data order and the initial weights
          gen_size:int=None, # size of the generated DICOMs (the 'original resolution' masks are scored at)
          arch:str=None, cls_arch:str=None, bs:int=None, lr:float=None, # the U-Nets' and the classifier's encoders, batch size, peak learning rate
+         baseline_epochs:int=None, # epochs of the all-images baseline (each sees ~4.5x the segmenter's images)
+         cls_lr:float=None, # peak learning rate of the classifier
          loss:str=None, cls_loss:str=None, # the U-Nets' and the classifier's losses (`get_loss` names)
+         aug:str=None, # training augmentation of the three networks (`data.aug_tfms` name)
+         conspicuity:tuple=None, # range of the synthetic regions' conspicuity (`make_synth_siim`)
          threads:int=None, # torch CPU threads; 1 (the default) is fastest on a busy machine, where more threads wait on each other
          n_workers:int|None=None, # processes generating, indexing and caching; `None`: all CPUs
          overwrite:bool=False, # replace the demo's files in a non-empty `dest`
@@ -236,20 +243,22 @@ def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, met
         ) -> dict: # the contents of `metrics.json`
     "Generate a synthetic SIIM set, train the cascade and the baseline on a CPU, calibrate, predict a held-out test set and report"
     t0 = time.time()
-    c = {k: v if v is not None else DEMO_DEFAULTS[k] for k, v in dict(n=n, gen_size=gen_size, size=size, epochs=epochs, cls_epochs=cls_epochs,
-                                                                      arch=arch, cls_arch=cls_arch, bs=bs, lr=lr, loss=loss, cls_loss=cls_loss, threads=threads, seed=seed).items()}
-    dest = Path(dest); _check_demo(dest, c['n'], c['size'], c['gen_size'], c['epochs'], c['cls_epochs'], overwrite)
+    c = {k: v if v is not None else DEMO_DEFAULTS[k] for k, v in dict(n=n, gen_size=gen_size, size=size, epochs=epochs, cls_epochs=cls_epochs, baseline_epochs=baseline_epochs, cls_lr=cls_lr,
+                                                                      arch=arch, cls_arch=cls_arch, bs=bs, lr=lr, loss=loss, cls_loss=cls_loss, aug=aug, conspicuity=conspicuity, threads=threads, seed=seed).items()}
+    dest = Path(dest); _check_demo(dest, c['n'], c['size'], c['gen_size'], min(c['epochs'], c['baseline_epochs']), c['cls_epochs'], overwrite)
     for a in (c['arch'], c['cls_arch']): resolve_arch(a)
     for l in (c['loss'], c['cls_loss']): get_loss(l)
+    if c['aug'] not in AUGS: raise TrainError(f"unknown augmentation {c['aug']!r}: choose one of {', '.join(AUGS)}")
+    c['conspicuity'] = _check_conspicuity(c['conspicuity'])
     if c['threads'] < 1: raise TrainError(f"threads must be at least 1, got {c['threads']}")
     torch.set_num_threads(c['threads'])
     for p in _DEMO_OUT: (shutil.rmtree if (dest/p).is_dir() else Path.unlink)(dest/p) if (dest/p).exists() else None
     nw = defaults.cpus if n_workers is None else n_workers
     data, cache, models = dest/'data', dest/'cache', dest/'models'
     _say(verbose, f"ptx_demo: {c['n']} synthetic images at {c['gen_size']} px, networks at {c['size']} px from random weights "
-                  f"(pretrained=False), {c['cls_epochs']} classifier / {c['epochs']} U-Net epochs, seed {c['seed']}")
+                  f"(pretrained=False), {c['cls_epochs']} classifier / {c['epochs']} segmenter / {c['baseline_epochs']} baseline epochs, seed {c['seed']}")
     _say(verbose, f"[1/6] generating the synthetic SIIM-style set in {data}")
-    make_synth_siim(data, c['n'], c['gen_size'], seed=c['seed'], n_workers=nw, progress=progress)
+    make_synth_siim(data, c['n'], c['gen_size'], seed=c['seed'], conspicuity=c['conspicuity'], n_workers=nw, progress=progress)
     index, _ = siim_index(data/'train-rle.csv', data/'dicom-images-train', n_folds=5, seed=c['seed'], n_workers=nw, progress=progress)
     test_fold, valid_fold = 4, 3
     te = _split_test(data, index, (index.fold == test_fold).to_numpy())
@@ -259,11 +268,11 @@ def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, met
         warnings.simplefilter('ignore')
         cidx = prepare_cache(index[index.fold != test_fold].reset_index(drop=True), cache, c['size'], nw, progress=progress)
     runs = {t: models/f'{t}_fold{valid_fold}' for t in ('cls', 'seg', 'baseline')}
-    for i, (task, what) in enumerate((('cls', 'the classifier'), ('seg', 'the positive-only segmenter'), ('baseline', 'the all-images baseline U-Net'))):
-        a, ep = (c['cls_arch'], c['cls_epochs']) if task == 'cls' else (c['arch'], c['epochs'])
+    for task, what in (('cls', 'the classifier'), ('seg', 'the positive-only segmenter'), ('baseline', 'the all-images baseline U-Net')):
+        a, ep, lr = {'cls': (c['cls_arch'], c['cls_epochs'], c['cls_lr']), 'seg': (c['arch'], c['epochs'], c['lr']), 'baseline': (c['arch'], c['baseline_epochs'], c['lr'])}[task]
         _say(verbose, f"[3/6] training {what} ({a}, {ep} epochs, validation fold {valid_fold}) in {runs[task]}")
-        learn = train(cache, task, valid_fold, arch=a, size=c['size'], epochs=ep, bs=c['bs'] if task != 'cls' else 2*c['bs'], lr=c['lr'], loss=c['cls_loss'] if task == 'cls' else c['loss'],
-                      out=runs[task], pretrained=False, seed=c['seed'], freeze_epochs=0, num_workers=0)
+        train(cache, task, valid_fold, arch=a, size=c['size'], epochs=ep, bs=c['bs'] if task != 'cls' else 2*c['bs'], lr=lr, loss=c['cls_loss'] if task == 'cls' else c['loss'],
+              out=runs[task], pretrained=False, seed=c['seed'], freeze_epochs=0, num_workers=0, aug=c['aug'])
     _say(verbose, f"[4/6] calibrating cascade and baseline on the {int((cidx.fold == valid_fold).sum())} validation images")
     evaluate_models(cache, models, dest/'validation', folds=[valid_fold], tta=True, bundle_fold=valid_fold, device='cpu', progress=progress)
     shutil.move(dest/'validation'/'bundle', dest/'bundle')
@@ -323,7 +332,9 @@ def _demo_report(m:dict, figs:list, dest:Path) -> str:
            f"A synthetic SIIM-style set of {c['n']} images ({c['gen_size']} px DICOMs, seed {c['seed']}): folds 0-2 train, fold {c['valid_fold']} calibrates, "
            f"fold {c['test_fold']} is the held-out test set of {t['images']} DICOMs ({t['positive']} positive).",
            f"Networks: classifier {c['cls_arch']}, U-Nets {c['arch']} (DynamicUnet) at {c['size']} px, **random initial weights (pretrained=False)**, "
-           f"{c['cls_epochs']} classifier ({c['cls_loss']} loss) and {c['epochs']} U-Net ({c['loss']} loss) epochs, batch {c['bs']}, lr {c['lr']:g}: a CPU-sized configuration, not the reference method's.", '',
+           f"{c['cls_epochs']} classifier epochs ({c['cls_loss']} loss, lr {c['cls_lr']:g}), {c['epochs']} segmenter and {c['baseline_epochs']} baseline epochs ({c['loss']} loss, lr {c['lr']:g}), "
+           f"batch {c['bs']}, augmentation '{c['aug']}': a CPU-sized configuration, not the reference method's.",
+           f"The synthetic regions are drawn with conspicuity {c['conspicuity'][0]:g}-{c['conspicuity'][1]:g} (the generator's default is 0.2-1): at {c['size']} px the subtle ones are invisible.", '',
            '## Test split (original resolution)', '',
            f"Predicting every image empty scores **{m['all_empty']['kaggle_dice']:.4f}** (the negative fraction): the floor.", '',
            to_markdown(rows, 4), '', to_markdown(cls, 4), '',
@@ -347,12 +358,14 @@ def _demo_report(m:dict, figs:list, dest:Path) -> str:
 
 def _demo_summary(m:dict, dest:Path) -> str:
     "The last lines `ptx_demo` prints: where everything is, and the headline numbers"
-    k = lambda s: f"{m[s]['kaggle_dice']:.4f}"
+    k, st = (lambda s: f"{m[s]['kaggle_dice']:.4f}"), m['cascade']['settings']
     return '\n'.join([f"ptx_demo: done in {m['time_s']/60:.1f} min (CPU-sized: random initial weights, pretrained=False)",
         f"  report:     {dest/'report.md'}", f"  metrics:    {dest/'metrics.json'}", f"  submission: {dest/'submission.csv'} (per image: {dest/'per_image.csv'})",
         f"  bundle:     {dest/'bundle'}  (ptx_predict --model {dest/'bundle'} --src DICOM_FOLDER)",
         f"  test split: {m['test']['images']} images, {m['test']['positive']} positive; kaggle_dice cascade {k('cascade')} | baseline {k('baseline')} | all-empty {k('all_empty')}",
-        f"  classifier: F1 {m['classifier']['f1']:.3f}, MCC {m['classifier']['mcc']:.3f}, ROC AUC {m['classifier']['roc_auc']:.3f}"])
+        f"  classifier: F1 {m['classifier']['f1']:.3f}, MCC {m['classifier']['mcc']:.3f}, ROC AUC {m['classifier']['roc_auc']:.3f}; "
+        + ("the calibration found no gate better than none: the cascade's masks are the segmenter's" if st['cls_thresh'] is None else f"gate at {st['cls_thresh']:g}"),
+        f"  masks:      pixel threshold {st['thresh']:g}, " + (f"components under {st['min_area']:g} px (at 1024²) removed" if st['min_area'] else "no minimum area")])
 
 # %% ../nbs/12_cli.ipynb #0b7721f2
 _DEMO_ERRORS = _ERRORS + (CascadeError, EvaluateError, SynthError, DicomError, PostprocessError)
@@ -361,8 +374,9 @@ _DEMO_ERRORS = _ERRORS + (CascadeError, EvaluateError, SynthError, DicomError, P
 def ptx_demo(dest:str='ptx_demo', # output folder: data/, models/, bundle/, submission.csv, metrics.json, report.md
              n:int=DEMO_DEFAULTS['n'], # synthetic images to generate; a fifth of them is the test split
              size:int=DEMO_DEFAULTS['size'], # network input size in pixels (a multiple of 32)
-             epochs:int=DEMO_DEFAULTS['epochs'], # training epochs of the segmenter and of the baseline
+             epochs:int=DEMO_DEFAULTS['epochs'], # training epochs of the positive-only segmenter
              cls_epochs:int=DEMO_DEFAULTS['cls_epochs'], # training epochs of the classifier
+             baseline_epochs:int=DEMO_DEFAULTS['baseline_epochs'], # training epochs of the all-images baseline U-Net
              seed:int=DEMO_DEFAULTS['seed'], # random seed: the same seed gives the same data and models
              gen_size:int=DEMO_DEFAULTS['gen_size'], # size of the generated DICOMs in pixels (SIIM's are 1024)
              arch:str=DEMO_DEFAULTS['arch'], # encoder of the two U-Nets
@@ -372,6 +386,6 @@ def ptx_demo(dest:str='ptx_demo', # output folder: data/, models/, bundle/, subm
              n_workers:int=None # processes for generating and caching (default: one per CPU)
             ):
     "Run the whole pneumothorax cascade on a synthetic SIIM-style sample on this CPU, in about ten minutes with no GPU and no internet: data, training, calibration, test predictions, report"
-    try: return demo(dest, n, size, epochs, cls_epochs, seed, gen_size, arch, cls_arch, threads=threads, n_workers=n_workers, overwrite=overwrite)
+    try: return demo(dest, n, size, epochs, cls_epochs, seed, gen_size, arch, cls_arch, baseline_epochs=baseline_epochs, threads=threads, n_workers=n_workers, overwrite=overwrite)
     except _DEMO_ERRORS as e: raise CliError(f"ptx_demo: {e}") from None
     except KeyboardInterrupt: raise CliError(f"ptx_demo: interrupted; run it again with --overwrite to start afresh") from None
