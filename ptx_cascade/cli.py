@@ -70,6 +70,11 @@ def train_config(task:str='seg', # 'cls', 'seg' or 'baseline'
     resolve_arch(cfg['arch'])    # raises `ArchError` with close matches
     return cfg
 
+def _check_aug(aug:str) -> str:
+    "`aug` if it names a training augmentation (`data.AUGS`), else a `TrainError` listing them"
+    if aug not in AUGS: raise TrainError(f"unknown augmentation {aug!r}: choose one of {', '.join(AUGS)}")
+    return aug
+
 # %% ../nbs/12_cli.ipynb #e056b8f1
 def _open_cache(cache:Path, fold:int, size:int):
     "The index of the `ptx_prepare` cache `cache`, checked to hold validation fold `fold`"
@@ -107,7 +112,7 @@ def train(cache, # cache folder made by `ptx_prepare`/`prepare_siim`
          ) -> Learner: # trained, holding its best epoch's weights
     "Train one fold of the classifier, the segmenter or the baseline on a cache, with checkpoints, a CSV log and `train.json` in `out`"
     cfg = train_config(task, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, loss=loss, freeze_epochs=freeze_epochs)
-    if aug not in AUGS: raise TrainError(f"unknown augmentation {aug!r}: choose one of {', '.join(AUGS)}")
+    _check_aug(aug)
     if cutout_epoch is not None and task != 'cls': raise TrainError(f"cutout_epoch applies to task 'cls', not {task!r}")
     if isinstance(pretrained, (str, Path)) and not Path(pretrained).is_file(): raise TrainError(f"weights file not found: {pretrained}")
     if discriminative is None: discriminative = pretrained is not False   # random weights: no pretrained features for small rates to protect
@@ -248,7 +253,7 @@ def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, met
     dest = Path(dest); _check_demo(dest, c['n'], c['size'], c['gen_size'], min(c['epochs'], c['baseline_epochs']), c['cls_epochs'], overwrite)
     for a in (c['arch'], c['cls_arch']): resolve_arch(a)
     for l in (c['loss'], c['cls_loss']): get_loss(l)
-    if c['aug'] not in AUGS: raise TrainError(f"unknown augmentation {c['aug']!r}: choose one of {', '.join(AUGS)}")
+    _check_aug(c['aug'])
     c['conspicuity'] = _check_conspicuity(c['conspicuity'])
     if c['threads'] < 1: raise TrainError(f"threads must be at least 1, got {c['threads']}")
     torch.set_num_threads(c['threads'])
@@ -269,9 +274,9 @@ def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, met
         cidx = prepare_cache(index[index.fold != test_fold].reset_index(drop=True), cache, c['size'], nw, progress=progress)
     runs = {t: models/f'{t}_fold{valid_fold}' for t in ('cls', 'seg', 'baseline')}
     for task, what in (('cls', 'the classifier'), ('seg', 'the positive-only segmenter'), ('baseline', 'the all-images baseline U-Net')):
-        a, ep, lr = {'cls': (c['cls_arch'], c['cls_epochs'], c['cls_lr']), 'seg': (c['arch'], c['epochs'], c['lr']), 'baseline': (c['arch'], c['baseline_epochs'], c['lr'])}[task]
+        a, ep, rate = {'cls': (c['cls_arch'], c['cls_epochs'], c['cls_lr']), 'seg': (c['arch'], c['epochs'], c['lr']), 'baseline': (c['arch'], c['baseline_epochs'], c['lr'])}[task]
         _say(verbose, f"[3/6] training {what} ({a}, {ep} epochs, validation fold {valid_fold}) in {runs[task]}")
-        train(cache, task, valid_fold, arch=a, size=c['size'], epochs=ep, bs=c['bs'] if task != 'cls' else 2*c['bs'], lr=lr, loss=c['cls_loss'] if task == 'cls' else c['loss'],
+        train(cache, task, valid_fold, arch=a, size=c['size'], epochs=ep, bs=c['bs'] if task != 'cls' else 2*c['bs'], lr=rate, loss=c['cls_loss'] if task == 'cls' else c['loss'],
               out=runs[task], pretrained=False, seed=c['seed'], freeze_epochs=0, num_workers=0, aug=c['aug'])
     _say(verbose, f"[4/6] calibrating cascade and baseline on the {int((cidx.fold == valid_fold).sum())} validation images")
     evaluate_models(cache, models, dest/'validation', folds=[valid_fold], tta=True, bundle_fold=valid_fold, device='cpu', progress=progress)
