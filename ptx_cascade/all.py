@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastcore.test import test_eq, test_close, test_fail
+from .core import *
 from .rle import *
 from .dicom import *
 from .metrics import *
