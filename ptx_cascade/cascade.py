@@ -1,4 +1,4 @@
-"""The cascade of the thesis (Algorithm 1): the classifier decides *whether*, the positive-only U-Net decides *where*; gated inference, a model bundle that loads without unpickling, and submission files.
+"""The cascade of the thesis (Algorithm 1): the classifier decides *whether*, the positive-only U-Net decides *where*; one configuration object from training to the bundle, gated inference, fold ensembles, and submission files.
 
 Docs: https://ptx-cascade.github.io/ptx_cascade/cascade.html.md"""
 
@@ -6,14 +6,16 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/cascade.html.md"""
 
 # %% ../nbs/12_cascade.ipynb #30e8f0f4
 from __future__ import annotations
-import json, os, shutil, warnings
+import dataclasses, json, os, shutil, warnings
+from collections import deque
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
 from PIL import Image
-from fastcore.basics import store_attr
+from fastcore.basics import patch
 from fastcore.script import call_parse, CliError
 from fastprogress.fastprogress import progress_bar
 from safetensors.torch import save_model, load_model
@@ -22,175 +24,310 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter widgets
     from fastai.vision.core import imagenet_stats
     from ptx_cascade import __version__
+    from ptx_cascade.core import PtxError, write_csv
     from ptx_cascade.rle import rle_encode
     from ptx_cascade.dicom import DicomError, read_dicom, dicom_meta
-    from ptx_cascade.core import PtxError, atomic_write, write_csv
     from ptx_cascade.data import clahe as _clahe, cache_meta
     from ptx_cascade.models import cls_model, unet_model, read_state_dict, WeightsError, ArchError
-    from ptx_cascade.postprocess import remove_small, triplet, upscale_probs, flip_tta, PostprocessError
+    from ptx_cascade.postprocess import remove_small, triplet, upscale_probs, flip_tta
 
 # %% auto #0
-__all__ = ['POST_DEFAULTS', 'RESULT_COLS', 'BUNDLE_FORMAT', 'BUNDLE_VERSION', 'CascadeError', 'post_config', 'apply_post',
-           'prep_batch', 'CascadePredictor', 'dicom_files', 'show_predictions', 'write_submission', 'write_results',
-           'bundle_config', 'save_bundle', 'read_bundle_config', 'load_bundle', 'load_run', 'bundle_from_runs',
+__all__ = ['RESULT_COLS', 'BUNDLE_FORMAT', 'BUNDLE_VERSION', 'CascadeError', 'PostConfig', 'CascadeConfig', 'prep_batch',
+           'CascadePredictor', 'dicom_files', 'show_predictions', 'write_submission', 'write_results', 'bundle_json',
+           'save_bundle', 'read_bundle_config', 'load_bundle', 'run_info', 'load_run', 'bundle_from_runs',
            'ptx_predict']
 
 # %% ../nbs/12_cascade.ipynb #a9f619d0
 class CascadeError(PtxError):
-    "A predictor, bundle or submission that cannot be used; the message names the file or argument and the fix"
+    "A predictor, configuration, bundle or submission that cannot be used; the message names the file or field and the fix"
 
 # %% ../nbs/12_cascade.ipynb #5944b8d7
-POST_DEFAULTS = dict(mode='threshold', thresh=0.5, min_area=0., top=0.75, area=2000., bottom=0.4, native=1024)
+def _check(ok:bool, what:str, field:str, want:str, got):
+    "Raise a `CascadeError` naming `what`'s `field`, the allowed values `want` and the value `got`, unless `ok`"
+    if not ok: raise CascadeError(f"{what} field {field!r} must be {want}, got {got!r}")
 
-def post_config(post:dict|None=None, # settings to change; the others keep `POST_DEFAULTS`
-               ) -> dict:
-    "`POST_DEFAULTS` updated with `post`, checked"
-    cfg = dict(POST_DEFAULTS, **(post or {}))
-    if bad := sorted(set(cfg) - set(POST_DEFAULTS)): raise CascadeError(f"unknown post-processing setting {bad[0]!r}; the settings are {', '.join(POST_DEFAULTS)}")
-    if cfg['mode'] not in ('threshold', 'triplet'): raise CascadeError(f"post-processing mode must be 'threshold' or 'triplet', got {cfg['mode']!r}")
-    for k in ('thresh', 'top', 'bottom'):
-        if not 0 <= float(cfg[k]) <= 1: raise CascadeError(f"post-processing {k} must be a probability in [0, 1], got {cfg[k]}")
-    return cfg
+def _check_unknown(what:str, d:dict, cls):
+    "Refuse keys of `d` that are not fields of the dataclass `cls`, listing the fields"
+    names = [f.name for f in fields(cls)]
+    if bad := sorted(set(d) - set(names)):
+        raise CascadeError(f"unknown {what} field {bad[0]!r}; the fields are {', '.join(names)}")
 
-def apply_post(probs, # probabilities `(N,H,W)` at the size the masks should have
-               post:dict|None=None) -> np.ndarray:
-    "Boolean masks `(N,H,W)` from `probs` by the settings `post` (see `post_config`)"
-    c = post_config(post)
-    if c['mode'] == 'triplet': return triplet(probs, c['top'], c['area'], c['bottom'], c['min_area'], c['native'])
-    return remove_small(np.asarray(probs) > c['thresh'], c['min_area'], c['native'])
+# %% ../nbs/12_cascade.ipynb #p0stc0nf
+@dataclass(frozen=True)
+class PostConfig:
+    "How the segmenter's probabilities become a mask: a threshold + minimum area, or the triplet rule"
+    mode:str='threshold' # 'threshold' or 'triplet'
+    thresh:float=0.5 # 'threshold': a pixel is foreground when its probability is strictly above this
+    min_area:float=0. # connected components smaller than this (px at `native`²) are removed
+    top:float=0.75 # 'triplet': the high threshold that decides whether an image has a mask at all
+    area:float=2000. # 'triplet': pixels above `top` needed (px at `native`²)
+    bottom:float=0.4 # 'triplet': the mask is the pixels above this
+    native:int=1024 # the image size the areas refer to
+    def __post_init__(self):
+        _check(self.mode in ('threshold', 'triplet'), 'post-processing', 'mode', "'threshold' or 'triplet'", self.mode)
+        for k in ('thresh', 'top', 'bottom'):
+            v = getattr(self, k)
+            _check(isinstance(v, (int, float)) and 0 <= v <= 1, 'post-processing', k, 'a probability in [0, 1]', v)
+        for k in ('min_area', 'area'):
+            v = getattr(self, k)
+            _check(isinstance(v, (int, float)) and v >= 0, 'post-processing', k, 'an area >= 0 (px)', v)
+        _check(isinstance(self.native, int) and self.native > 0, 'post-processing', 'native', 'a size in px > 0', self.native)
+
+# %% ../nbs/12_cascade.ipynb #p0stc0n3
+@patch
+def apply(self:PostConfig, probs # probabilities `(N,H,W)` at the size the masks should have
+         ) -> np.ndarray:
+    "Boolean masks `(N,H,W)` from `probs` by these settings"
+    if self.mode == 'triplet':
+        return triplet(probs, top=self.top, area=self.area, bottom=self.bottom, min_area=self.min_area, native=self.native)
+    return remove_small(np.asarray(probs) > self.thresh, min_area=self.min_area, native=self.native)
+
+# %% ../nbs/12_cascade.ipynb #c0nf1g03
+def _is_size(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v > 0
+def _is_prob(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+
+def _stats_tuple(stats) -> tuple|None:
+    "`stats` as `((mean...), (std...))` of floats, each of 1 or 3 values; `None` when it is not that"
+    try: st = tuple(tuple(float(v) for v in s) for s in stats)
+    except (TypeError, ValueError): return None
+    return st if len(st) == 2 and all(len(s) in (1, 3) for s in st) else None
+
+# %% ../nbs/12_cascade.ipynb #c0nf1g04
+def _validate_config(c):
+    "Check every field of the `CascadeConfig` `c`, and normalise `post` and `stats` in place (once)"
+    set_ = lambda k, v: object.__setattr__(c, k, v)   # the dataclass is frozen: normalised values are set here only
+    chk = lambda ok, k, want: _check(ok, 'configuration', k, want, getattr(c, k))
+    if isinstance(c.post, dict):
+        _check_unknown('post-processing', c.post, PostConfig); set_('post', PostConfig(**c.post))
+    chk(isinstance(c.post, PostConfig), 'post', 'a PostConfig or a dict of its fields')
+    for k in ('cls_size', 'seg_size', 'bs'): chk(_is_size(getattr(c, k)), k, 'an integer > 0')
+    chk(c.read_size is None or _is_size(c.read_size), 'read_size', 'an integer > 0, or None for the larger network size')
+    chk(c.cls_thresh is None or _is_prob(c.cls_thresh), 'cls_thresh', 'a probability in [0, 1], or None for no gate')
+    chk(_stats_tuple(c.stats) is not None, 'stats', '(mean, std), each of 1 or 3 numbers')
+    set_('stats', _stats_tuple(c.stats))
+    for k in ('clahe', 'tta', 'segment_all'): chk(isinstance(getattr(c, k), bool), k, 'True or False')
+    chk(c.amp is None or isinstance(c.amp, bool), 'amp', 'True, False or None')
+    chk(c.device is None or isinstance(c.device, str), 'device', "a device name such as 'cpu' or 'cuda:0', or None")
+
+# %% ../nbs/12_cascade.ipynb #c0nf1g01
+_RUNTIME = ('bs', 'device', 'amp', 'segment_all')   # how the work is done, not what it gives: never saved in a bundle
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    "Every setting of the cascade from a DICOM to a submission row, validated once when built"
+    cls_size:int=224 # the classifier's input size (px)
+    seg_size:int=256 # the segmenter's input size (px)
+    read_size:int|None=None # the size DICOMs are decoded at (the training cache's); `None`: the larger network size
+    clahe:bool=False # CLAHE on the decoded image (when the training cache was made with `ptx_prepare --clahe`)
+    stats:tuple=imagenet_stats # the normalisation `(mean, std)` of training
+    cls_thresh:float|None=0.5 # positive when the classifier's probability is strictly above this; `None`: no gate
+    post:PostConfig=field(default_factory=PostConfig) # mask post-processing
+    tta:bool=False # horizontal-flip test-time augmentation for every network
+    bs:int=16 # run time: images per batch
+    device:str|None=None # run time: 'cpu', 'cuda', 'cuda:1', ...; `None`: CUDA when available
+    amp:bool|None=None # run time: fp16 autocast; `None`: on CUDA only
+    segment_all:bool=False # run time: segment every film, not only the gated ones (same output, slower; to check)
+    def __post_init__(self): _validate_config(self)
+
+# %% ../nbs/12_cascade.ipynb #c0nf1g12
+@patch(as_prop=True)
+def decode_size(self:CascadeConfig) -> int:
+    "The size DICOMs are decoded at: `read_size`, or the larger network size"
+    return self.read_size or max(self.cls_size, self.seg_size)
+
+# %% ../nbs/12_cascade.ipynb #c0nf1g07
+@patch
+def to_dict(self:CascadeConfig, runtime:bool=True # include the run-time options (`bs`, `device`, `amp`, `segment_all`)
+           ) -> dict:
+    "The configuration as JSON-able plain values"
+    d = dataclasses.asdict(self)
+    d['stats'] = [list(s) for s in self.stats]
+    return d if runtime else {k: v for k, v in d.items() if k not in _RUNTIME}
+
+# %% ../nbs/12_cascade.ipynb #c0nf1g08
+@patch(cls_method=True)
+def from_dict(cls:CascadeConfig, d:dict) -> CascadeConfig:
+    "The configuration of the plain values `d` (as `to_dict` wrote them); unknown fields are refused"
+    _check_unknown('configuration', d, cls)
+    return cls(**d)
+
+# %% ../nbs/12_cascade.ipynb #c0nf1g09
+_POST_FIELDS = tuple(f.name for f in fields(PostConfig))
+
+@patch
+def updated(self:CascadeConfig, **kwargs # fields of `CascadeConfig`, or of `PostConfig` (then changed in `post`)
+           ) -> CascadeConfig:
+    "A copy of the configuration with `kwargs` changed, checked again"
+    post = {k: kwargs.pop(k) for k in list(kwargs) if k in _POST_FIELDS}
+    _check_unknown('configuration', kwargs, CascadeConfig)
+    if isinstance(kwargs.get('post'), dict): kwargs['post'] = dataclasses.replace(self.post, **kwargs['post'])
+    if post: kwargs['post'] = dataclasses.replace(kwargs.get('post', self.post), **post)
+    return dataclasses.replace(self, **kwargs)
 
 # %% ../nbs/12_cascade.ipynb #733e4b47
 def _resized(img:np.ndarray, size:int) -> np.ndarray:
     "uint8 `img` at `size`², resized as fastai's `Resize` does for images (PIL bilinear)"
-    return img if img.shape == (size, size) else np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR))
+    if img.shape == (size, size): return img
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BILINEAR))
 
+# %% ../nbs/12_cascade.ipynb #pr3pb4tc
 def prep_batch(imgs, # uint8 grey images `(N,H,W)` (or a list of `(H,W)`)
                size:int, stats=imagenet_stats, device='cpu') -> torch.Tensor:
     "A normalised float batch `(N,3,size,size)` on `device` from uint8 grey images, as the training `DataLoaders` make it"
     x = torch.from_numpy(np.stack([_resized(np.asarray(i, np.uint8), size) for i in imgs])).to(device)
     x = x.float().div_(255)[:, None].expand(-1, 3, -1, -1)
-    m, s = (torch.tensor(v, device=device).view(1, 3, 1, 1) for v in stats)
+    m, s = (torch.tensor(v, device=device).view(1, -1, 1, 1) for v in stats)
     return (x - m) / s
 
 # %% ../nbs/12_cascade.ipynb #156ff285
-def _net(m):
-    "The `nn.Module` of `m` (a `Learner`'s `.model`), in eval mode"
-    m = getattr(m, 'model', m)
-    if m is not None and not isinstance(m, nn.Module): raise CascadeError(f"expected an nn.Module or a fastai Learner, got {type(m).__name__}")
-    return None if m is None else m.eval()
-
-def _default_device(): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+def _nets(m, which:str) -> list:
+    "The `nn.Module`s of `m` (one, a list, or `None`; a `Learner` gives its `.model`), in eval mode"
+    ms = [] if m is None else list(m) if isinstance(m, (list, tuple)) else [m]
+    ms = [getattr(x, 'model', x) for x in ms]
+    if bad := [type(x).__name__ for x in ms if not isinstance(x, nn.Module)]:
+        raise CascadeError(f"the {which} must be an nn.Module, a fastai Learner or a list of them; got {bad[0]}")
+    return [x.eval() for x in ms]
 
 # %% ../nbs/12_cascade.ipynb #98ffe15e
 class CascadePredictor:
     "The classifier → positive-only segmenter cascade (Algorithm 1) with its pre- and post-processing"
-    def __init__(self, classifier, # the classifier (`nn.Module` or `Learner`), one logit per image; `None`: no gate (the baseline)
-                 segmenter, # the segmenter (`nn.Module` or `Learner`), one logit per pixel; `None` only to get `cls_probs`
-                 cls_size:int=224, seg_size:int=256, # input sizes of the two networks
-                 read_size:int|None=None, # size DICOMs are decoded at (the training cache's); `None`: the larger model size
-                 cls_thresh:float|None=0.5, # an image is positive when the classifier's probability is strictly above this; `None`: no gate (the calibration found none helps)
-                 post:dict|None=None, # post-processing settings (`post_config`)
-                 gated:bool=True, # run the segmenter only on the images the classifier calls positive
-                 tta:bool=False, # horizontal-flip test-time augmentation for both networks
-                 clahe:bool=False, # apply CLAHE to decoded images (when the training cache was made with it)
-                 stats=imagenet_stats, # normalisation (mean, std) used in training
-                 bs:int=16, # images per batch
-                 device=None, # `None`: CUDA when available
-                 amp:bool|None=None, # fp16 autocast; `None`: on CUDA only
-                 specs:dict|None=None # `{'classifier': {'arch':..., 'kwargs':...}, 'segmenter': ...}`: how to rebuild the networks (needed by `save_bundle`)
+    def __init__(self, classifier, # the classifier(s): `nn.Module`, `Learner` or a list (an ensemble); `None`: no gate
+                 segmenter, # the segmenter(s), one logit per pixel; `None` only to get `cls_probs`
+                 config:CascadeConfig|None=None, # every setting; `None`: `CascadeConfig()`
+                 specs:dict|None=None, # `{'classifiers': [{'arch':..., 'kwargs':...}, ...], 'segmenters': [...]}`, for bundles
+                 **kwargs # fields of `config` to change (`CascadeConfig.updated`)
                 ):
-        store_attr(but='classifier,segmenter,post,device,amp')
-        self.device = torch.device(device) if device is not None else _default_device()
-        self.amp = self.device.type == 'cuda' if amp is None else amp
-        self.classifier, self.segmenter = _net(classifier), _net(segmenter)
-        if self.classifier is None and self.segmenter is None: raise CascadeError("a CascadePredictor needs a classifier, a segmenter, or both")
-        for m in (self.classifier, self.segmenter):
-            if m is not None: m.to(self.device)
-        self.post, self.read_size = post_config(post), read_size or max(cls_size, seg_size)
+        self.classifiers, self.segmenters = _nets(classifier, 'classifier'), _nets(segmenter, 'segmenter')
+        if not (self.classifiers or self.segmenters):
+            raise CascadeError("a CascadePredictor needs a classifier, a segmenter, or both")
+        cfg = (config or CascadeConfig()).updated(**kwargs)
+        self.config = cfg if self.classifiers else cfg.updated(cls_thresh=None)   # no classifier: no gate
+        self.specs = specs
+        self.device = torch.device(cfg.device) if cfg.device else _default_device()
+        self.amp = self.device.type == 'cuda' if cfg.amp is None else cfg.amp
+        for m in self.classifiers + self.segmenters: m.to(self.device)
+
+def _default_device(): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+# %% ../nbs/12_cascade.ipynb #upd4t3d0
+@patch
+def updated(self:CascadePredictor, **kwargs) -> CascadePredictor:
+    "A predictor with the same networks and `kwargs` changed in its configuration (`CascadeConfig.updated`)"
+    return CascadePredictor(self.classifiers or None, self.segmenters or None, self.config, specs=self.specs, **kwargs)
 
 # %% ../nbs/12_cascade.ipynb #935e3e1c
-from fastcore.basics import patch
-
 @patch
 def _forward(self:CascadePredictor, net:nn.Module, x:torch.Tensor, mask:bool) -> torch.Tensor:
-    "Probabilities of `net` on batch `x` (sigmoid of its logits), flip-averaged when `self.tta`"
+    "Probabilities of `net` on batch `x` (sigmoid of its logits), flip-averaged when the configuration says `tta`"
     def f(b):
         with torch.autocast(self.device.type, enabled=self.amp): return torch.sigmoid(net(b).float())
     with torch.inference_mode():
-        return (flip_tta(f, x, mask=mask) if self.tta else f(x)).float()
+        return (flip_tta(f, x, mask=mask) if self.config.tta else f(x)).float()
 
+# %% ../nbs/12_cascade.ipynb #pr0bs000
 @patch
-def _batched(self:CascadePredictor, net:nn.Module, imgs, size:int, mask:bool) -> np.ndarray:
-    "`_forward` of `net` over `imgs` in batches of `self.bs` (bounds the memory for long lists)"
-    return np.concatenate([self._forward(net, prep_batch(imgs[i:i+self.bs], size, self.stats, self.device), mask).cpu().numpy()
-                           for i in range(0, len(imgs), self.bs)])
+def _probs(self:CascadePredictor, nets:list, imgs, size:int, mask:bool) -> np.ndarray:
+    "The mean probability of the ensemble `nets` over `imgs`, in batches of `bs` (bounds the memory for long lists)"
+    c, out = self.config, []
+    for i in range(0, len(imgs), c.bs):
+        x = prep_batch(imgs[i:i+c.bs], size, c.stats, self.device)
+        out.append((sum(self._forward(n, x, mask) for n in nets) / len(nets)).cpu().numpy())
+    return np.concatenate(out)
 
+# %% ../nbs/12_cascade.ipynb #clspr0bs
 @patch
 def cls_probs(self:CascadePredictor, imgs) -> np.ndarray:
-    "The classifier's probabilities `(N,)` for uint8 grey images `imgs` (`(N,H,W)` or a list), in batches of `bs`"
-    if self.classifier is None: raise CascadeError("this predictor has no classifier (classifier=None: the all-images baseline)")
+    "The classifier's (mean) probabilities `(N,)` for uint8 grey images `imgs` (`(N,H,W)` or a list)"
+    if not self.classifiers: raise CascadeError("this predictor has no classifier (classifier=None: the all-images baseline)")
     if not len(imgs): return np.zeros(0, np.float32)
-    return self._batched(self.classifier, imgs, self.cls_size, False).reshape(len(imgs))
+    return self._probs(self.classifiers, imgs, self.config.cls_size, mask=False).reshape(len(imgs))
 
-@patch
-def _positive(self:CascadePredictor, cp:np.ndarray) -> np.ndarray:
-    "Which classifier probabilities `cp` pass the gate (all of them without a classifier or a threshold)"
-    return np.ones(len(cp), bool) if self.classifier is None or self.cls_thresh is None else cp > self.cls_thresh
-
+# %% ../nbs/12_cascade.ipynb #segpr0bs
 @patch
 def seg_probs(self:CascadePredictor, imgs) -> np.ndarray:
-    "The segmenter's probabilities `(N,seg_size,seg_size)` for uint8 grey images `imgs`, in batches of `bs`"
-    if self.segmenter is None: raise CascadeError("this predictor has no segmenter: give CascadePredictor a segmenter to predict masks")
-    if not len(imgs): return np.zeros((0, self.seg_size, self.seg_size), np.float32)
-    return self._batched(self.segmenter, imgs, self.seg_size, True)[:, 0]
+    "The segmenter's (mean) probabilities `(N,seg_size,seg_size)` for uint8 grey images `imgs`"
+    if not self.segmenters:
+        raise CascadeError("this predictor has no segmenter: give CascadePredictor a segmenter to predict masks")
+    s = self.config.seg_size
+    if not len(imgs): return np.zeros((0, s, s), np.float32)
+    return self._probs(self.segmenters, imgs, s, mask=True)[:, 0]
+
+# %% ../nbs/12_cascade.ipynb #g4t3f00n
+@patch
+def _gate(self:CascadePredictor, cp:np.ndarray) -> np.ndarray:
+    "Which classifier probabilities `cp` pass the gate (all of them when the configuration has no gate)"
+    ct = self.config.cls_thresh
+    return np.ones(len(cp), bool) if ct is None else cp > ct
 
 # %% ../nbs/12_cascade.ipynb #d2e6542e
 @patch
-def _masks(self:CascadePredictor, imgs, shapes) -> list:
-    "Post-processed segmenter masks of `imgs`, each at its `shapes` entry (probabilities upscaled before thresholding)"
-    return [apply_post(upscale_probs(p[None], shp), self.post)[0] for p, shp in zip(self.seg_probs(imgs), shapes)]
+def _segment(self:CascadePredictor, recs:list):
+    "Give each record of `recs` its `mask`: the post-processed segmentation at its `shape`, or empty if not `positive`"
+    probs = self.seg_probs([r.pop('img') for r in recs])
+    for r, p in zip(recs, probs):
+        m = self.config.post.apply(upscale_probs(p[None], r['shape']))[0]
+        r['mask'] = m if r['positive'] else np.zeros_like(m)   # Algorithm 1: unet_pred[cls_pred == 0] = empty
 
+# %% ../nbs/12_cascade.ipynb #c4sc4d30
 @patch
-def predict_images(self:CascadePredictor, imgs, # uint8 grey images `(N,H,W)` at any size (resized to each network's size)
+def _cascade(self:CascadePredictor, batches # an iterable of lists of records (`img`, `shape`; or `error`)
+            ):
+    "Yield the records of `batches` in order, each with `p`, `positive` and `mask` (Algorithm 1, gated)"
+    pending, queue, bs = deque(), [], self.config.bs   # records in input order; those waiting for the segmenter
+    def flush(n):
+        for i in range(0, n, bs): self._segment(queue[i:i+bs])
+        del queue[:n]
+    for batch in batches:
+        ok = [r for r in batch if r.get('error') is None]
+        cp = self.cls_probs([r['img'] for r in ok]) if self.classifiers and ok else np.ones(len(ok), np.float32)
+        for r, p, pos in zip(ok, cp, self._gate(cp)):
+            r.update(p=float(p), positive=bool(pos))
+            if pos or self.config.segment_all: queue.append(r)
+            else: r.pop('img'); r['mask'] = np.zeros(r['shape'], bool)
+        for r in batch:
+            if r.get('error') is not None: r.update(p=np.nan, positive=False, mask=None)
+        pending.extend(batch)
+        flush(len(queue) // bs * bs)   # full segmenter batches only: the gate would otherwise send it small ones
+        while pending and 'mask' in pending[0]: yield pending.popleft()
+    flush(len(queue))
+    yield from pending
+
+# %% ../nbs/12_cascade.ipynb #pr3d1mgs
+@patch
+def predict_images(self:CascadePredictor, imgs, # uint8 grey images `(N,H,W)` at any size (resized for each network)
                    shapes=None, # the original `(H,W)` of each image, the size its mask is returned at; `None`: `seg_size`²
-                  ) -> tuple[np.ndarray, list]: # classifier probabilities `(N,)` (1.0 without a classifier) and boolean masks
-    "The cascade on images in memory: probabilities, the gate, the segmenter where needed, post-processing and Algorithm 1"
-    n = len(imgs)
-    shapes = [(self.seg_size, self.seg_size)]*n if shapes is None else [tuple(int(v) for v in s) for s in shapes]
-    cp = np.ones(n, np.float32) if self.classifier is None else self.cls_probs(imgs)
-    pos = self._positive(cp)
-    run = np.flatnonzero(pos) if self.gated else np.arange(n)
-    sm = dict(zip(run.tolist(), self._masks([imgs[i] for i in run], [shapes[i] for i in run])))
-    return cp, [sm[i] if pos[i] else np.zeros(shp, bool) for i, shp in enumerate(shapes)]   # Algorithm 1: unet_pred[cls_pred == 0] = empty
+                  ) -> tuple[np.ndarray, list]: # classifier probabilities `(N,)` (1.0 without a classifier), boolean masks
+    "The cascade on images in memory: probabilities, the gate, the segmenter where needed, post-processing, Algorithm 1"
+    s = self.config.seg_size
+    shapes = [(s, s)]*len(imgs) if shapes is None else [tuple(int(v) for v in sh) for sh in shapes]
+    out = list(self._cascade([[dict(img=i, shape=sh) for i, sh in zip(imgs, shapes)]]))
+    return np.array([r['p'] for r in out], np.float32), [r['mask'] for r in out]
 
 # %% ../nbs/12_cascade.ipynb #4db99db6
 def dicom_files(src) -> list[Path]:
     "The DICOM paths of `src`: a folder (every `*.dcm` below it, sorted), one file, or a list of paths"
-    if isinstance(src, (str, Path)):
-        p = Path(src)
-        if p.is_dir():
-            fns = sorted(p.rglob('*.dcm'))
-            if not fns: raise CascadeError(f"no .dcm files under {p}; point --src at the folder that holds the DICOMs (e.g. dicom-images-test/)")
-            return fns
-        if not p.exists(): raise CascadeError(f"not found: {p}; give a DICOM file or a folder of them")
-        return [p]
-    return [Path(f) for f in src]
+    if not isinstance(src, (str, Path)): return [Path(f) for f in src]
+    p = Path(src)
+    if p.is_dir():
+        if fns := sorted(p.rglob('*.dcm')): return fns
+        raise CascadeError(f"no .dcm files under {p}; point --src at the folder that holds the DICOMs "
+                           "(e.g. dicom-images-test/)")
+    if not p.exists(): raise CascadeError(f"not found: {p}; give a DICOM file or a folder of them")
+    return [p]
 
 # %% ../nbs/12_cascade.ipynb #ba6cd1b0
 class _Reader(torch.utils.data.Dataset):
-    "Items of `predict`: one DICOM decoded at `size` with the header fields the results need, or the reason it could not be"
-    def __init__(self, fns, size:int, clahe:bool=False): self.fns, self.size, self.clahe = fns, size, clahe
+    "Items of `predict`: one DICOM decoded as `config` says, with the header fields the results need, or why it failed"
+    def __init__(self, fns, config:CascadeConfig): self.fns, self.config = fns, config
     def __len__(self): return len(self.fns)
     def __getitem__(self, i):
         fn = self.fns[i]; rec = dict(ImageId=fn.stem, fname=str(fn))
-        try:
-            m = dicom_meta(fn)
-            img = read_dicom(fn, self.size)
+        try: m, img = dicom_meta(fn), read_dicom(fn, self.config.decode_size)
         except (DicomError, OSError) as e: return dict(rec, error=f"{type(e).__name__}: {e}")
         except Exception as e: return dict(rec, error=f"unreadable ({type(e).__name__}: {e})")   # one odd file must not end the run
         if not (m['Rows'] and m['Columns']): return dict(rec, error="the DICOM header has no Rows/Columns")
-        return dict(rec, error=None, img=_clahe(img) if self.clahe else img, shape=(int(m['Rows']), int(m['Columns'])),
-                    spacing=(m['PixelSpacingRow'], m['PixelSpacingCol']))
+        return dict(rec, error=None, img=_clahe(img) if self.config.clahe else img,
+                    shape=(int(m['Rows']), int(m['Columns'])), spacing=(m['PixelSpacingRow'], m['PixelSpacingCol']))
 
 def _as_list(b): return b   # collate: keep the batch as a list of dicts
 
@@ -203,63 +340,54 @@ def _sides(mask:np.ndarray) -> tuple[str, str]:
     side = 'left' if left >= 0.9 else 'right' if left <= 0.1 else 'both'   # both: at least 10 % of the area on each half
     return side, {'left': 'right', 'right': 'left', 'both': 'both'}[side]
 
-def _record(r:dict, p:float, mask:np.ndarray|None) -> dict:
-    "One result row: probability, area in px and cm², sides, RLE"
-    if mask is None: return dict(r, cls_prob=np.nan, area_px=0, area_cm2=np.nan, image_side='', patient_side='', EncodedPixels='-1')
-    a = int(mask.sum()); sr, sc = r.get('spacing') or (None, None)
-    cm2 = a*sr*sc/100 if sr and sc else np.nan   # mm² → cm²
-    side, pside = _sides(mask)
-    return dict(r, cls_prob=float(p), area_px=a, area_cm2=round(cm2, 3) if a else (0. if sr and sc else np.nan),
-                image_side=side, patient_side=pside, EncodedPixels=rle_encode(mask) if a else '-1')
+# %% ../nbs/12_cascade.ipynb #r3c0rd00
+RESULT_COLS = ['ImageId', 'fname', 'cls_prob', 'positive', 'area_px', 'area_cm2', 'image_side', 'patient_side',
+               'EncodedPixels', 'error']
+
+def _record(r:dict) -> dict:
+    "The result row of a record of `_cascade`: `RESULT_COLS` (probability, area in px and cm², sides, RLE) and `mask`"
+    row = dict(ImageId=r['ImageId'], fname=r['fname'], positive=r['positive'], error=r['error'], mask=r['mask'])
+    if r['mask'] is None: return dict(row, cls_prob=np.nan, area_px=0, area_cm2=np.nan, image_side='', patient_side='', EncodedPixels='-1')
+    a = int(r['mask'].sum()); sr, sc = r.get('spacing') or (None, None)
+    cm2 = (round(a*sr*sc/100, 3) if a else 0.) if sr and sc else np.nan   # mm² → cm²
+    side, pside = _sides(r['mask'])
+    return dict(row, cls_prob=r['p'], area_px=a, area_cm2=cm2, image_side=side, patient_side=pside,
+                EncodedPixels=rle_encode(r['mask']) if a else '-1')
 
 # %% ../nbs/12_cascade.ipynb #be010891
-RESULT_COLS = ['ImageId', 'fname', 'cls_prob', 'positive', 'area_px', 'area_cm2', 'image_side', 'patient_side', 'EncodedPixels', 'error']
-
 @patch
 def iter_predict(self:CascadePredictor, src, # a folder of DICOMs, one file, or a list of paths
                  num_workers:int=0, # processes decoding DICOMs ahead of the networks
                  progress:bool=True):
-    "Yield one result dict per DICOM of `src`, in order (the columns `RESULT_COLS` and the boolean `mask` at the original size, `None` on error)"
-    dl = torch.utils.data.DataLoader(_Reader(dicom_files(src), self.read_size, self.clahe), batch_size=self.bs, num_workers=num_workers, collate_fn=_as_list)
-    pending, queue = [], []   # records in file order; the records waiting for the segmenter
-    def segment(n):
-        for i in range(0, n, self.bs):
-            q = queue[i:i+self.bs]
-            for r, m in zip(q, self._masks([r.pop('img') for r in q], [r['shape'] for r in q])): r['mask'] = m if r['pos'] else np.zeros_like(m)
-        del queue[:n]
-    def done():
-        while pending and 'mask' in pending[0]:
-            r = pending.pop(0)
-            rec = _record({k: v for k, v in r.items() if k not in ('img', 'shape', 'mask')}, r.get('p'), r['mask'])
-            yield dict({k: rec.get(k) for k in RESULT_COLS}, positive=bool(r.get('pos', False)), mask=r['mask'])
-    for batch in (progress_bar(dl, total=len(dl)) if progress else dl):
-        ok = [r for r in batch if r['error'] is None]
-        for r in batch:
-            if r['error'] is not None: r['mask'] = None
-        cp = np.ones(len(ok), np.float32) if self.classifier is None or not ok else self.cls_probs([r['img'] for r in ok])
-        for r, p, q in zip(ok, cp, self._positive(cp)):
-            r['p'], r['pos'] = float(p), bool(q)
-            if q or not self.gated: queue.append(r)   # gated: only the positives wait for the segmenter
-            else: r.pop('img'); r['mask'] = np.zeros(r['shape'], bool)
-        pending.extend(batch)
-        segment(len(queue) // self.bs * self.bs)   # full segmenter batches only: the gate would otherwise send it small ones
-        yield from done()
-    segment(len(queue)); yield from done()
+    "Yield one result dict per DICOM of `src`, in order: `RESULT_COLS` and the boolean `mask` at the original size"
+    ds = _Reader(dicom_files(src), self.config)
+    dl = torch.utils.data.DataLoader(ds, batch_size=self.config.bs, num_workers=num_workers, collate_fn=_as_list)
+    for r in self._cascade(progress_bar(dl, total=len(dl)) if progress else dl):
+        row = _record(r)
+        yield {**{k: row[k] for k in RESULT_COLS}, 'mask': row['mask']}
 
+# %% ../nbs/12_cascade.ipynb #pr3d1ct0
 @patch
 def predict(self:CascadePredictor, src, num_workers:int=0, progress:bool=True,
             keep_masks:bool=False # add a `mask` column (boolean masks at the original size: 1 MB per 1024² image)
            ) -> pd.DataFrame:
     "One row per DICOM of `src`: `RESULT_COLS` (the mask run-length encoded in `EncodedPixels`)"
-    rows = [r if keep_masks else {k: v for k, v in r.items() if k != 'mask'} for r in self.iter_predict(src, num_workers, progress)]
+    rows = self.iter_predict(src, num_workers=num_workers, progress=progress)
+    rows = [r if keep_masks else {k: v for k, v in r.items() if k != 'mask'} for r in rows]
     return pd.DataFrame(rows, columns=RESULT_COLS + (['mask'] if keep_masks else []))
 
 # %% ../nbs/12_cascade.ipynb #5c9f3f67
+def _outline_on(ax, mask, size:int, colour:str):
+    "Draw the outline of the boolean `mask` (any size) on `ax`, an image shown at `size`²"
+    m = np.asarray(Image.fromarray(np.asarray(mask, np.uint8)*255).resize((size, size))) > 127
+    ax.contour(m, [0.5], colors=colour, linewidths=1)
+
+# %% ../nbs/12_cascade.ipynb #sh0wpr3d
 def show_predictions(res:pd.DataFrame, # from `predict(..., keep_masks=True)`
                      n:int=6, ncols:int=3, size:int=256, # images shown, per row, and the size they are drawn at
                      truth:dict|None=None, # optional `{ImageId: true mask}` drawn in green
                      figsize=None):
-    "The first `n` readable images of `res` with the predicted outline in red (and the true one in green), titled with probability and area"
+    "The first `n` readable images of `res`, predicted outline red (true one green), titled with probability and area"
     rows = res[res.error.isna()].head(n)
     if not len(rows): raise CascadeError("no readable image to show in these results")
     nrows = -(-len(rows) // ncols)
@@ -267,7 +395,7 @@ def show_predictions(res:pd.DataFrame, # from `predict(..., keep_masks=True)`
     for ax, r in zip(axs.flat, rows.itertuples()):
         ax.imshow(read_dicom(r.fname, size), cmap='gray')
         for m, c in ((None if truth is None else truth.get(r.ImageId), 'lime'), (r.mask, 'red')):
-            if m is not None and np.asarray(m).any(): ax.contour(np.asarray(Image.fromarray(np.asarray(m, np.uint8)*255).resize((size, size))) > 127, [0.5], colors=c, linewidths=1)
+            if m is not None and np.asarray(m).any(): _outline_on(ax, m, size, c)
         side = f", {r.patient_side} lung" if r.patient_side in ('left', 'right') else ''
         ax.set_title(f"p={r.cls_prob:.2f}, {r.area_cm2:.1f} cm²{side}" if r.area_px else f"p={r.cls_prob:.2f}, none", fontsize=8)
         ax.axis('off')
@@ -283,55 +411,71 @@ def write_submission(res:pd.DataFrame, # from `predict`: `ImageId`, `EncodedPixe
                     ) -> Path:
     "Write the SIIM submission `fn` (one row per image, `-1` when empty or unreadable) and `<stem>_errors.csv`, atomically"
     fn = Path(fn)
-    if missing := [c for c in ('ImageId', 'EncodedPixels') if c not in res]: raise CascadeError(f"results lack the column {missing[0]!r}; pass the DataFrame from CascadePredictor.predict")
-    if (dup := res.ImageId[res.ImageId.duplicated()]).size: raise CascadeError(f"ImageId {dup.iloc[0]!r} appears {int((res.ImageId == dup.iloc[0]).sum())} times; a submission has one row per image (two files with one name in --src?)")
+    if missing := [c for c in ('ImageId', 'EncodedPixels') if c not in res]:
+        raise CascadeError(f"results lack the column {missing[0]!r}; pass the DataFrame from CascadePredictor.predict")
+    if (dup := res.ImageId[res.ImageId.duplicated()]).size:
+        raise CascadeError(f"ImageId {dup.iloc[0]!r} appears {int((res.ImageId == dup.iloc[0]).sum())} times; a submission "
+                           "has one row per image (two files with one name in --src?)")
     err = res['error'] if 'error' in res else pd.Series([None]*len(res), index=res.index)
-    sub = pd.DataFrame({'ImageId': res.ImageId, 'EncodedPixels': np.where(err.notna(), '-1', res.EncodedPixels.fillna('-1').replace('', '-1'))})
+    rle = np.where(err.notna(), '-1', res.EncodedPixels.fillna('-1').replace('', '-1'))
     fn.parent.mkdir(parents=True, exist_ok=True)
-    write_csv(fn, sub)
+    write_csv(fn, pd.DataFrame({'ImageId': res.ImageId, 'EncodedPixels': rle}))
     errs = res.loc[err.notna(), [c for c in ('ImageId', 'fname', 'error') if c in res]]
     write_csv(_errors_fn(fn), errs.rename(columns={'fname': 'file', 'error': 'reason'}))
     return fn
 
+# %% ../nbs/12_cascade.ipynb #wr1t3r3s
 def write_results(res:pd.DataFrame, fn) -> Path:
     "Write the per-image table of `res` (probability, positive, area in px and cm², sides, error) to the CSV `fn`, atomically"
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
-    cols = [c for c in RESULT_COLS if c in res and c not in ('EncodedPixels',)]
-    write_csv(fn, res[cols])
+    write_csv(fn, res[[c for c in RESULT_COLS if c in res and c != 'EncodedPixels']])
     return fn
 
 # %% ../nbs/12_cascade.ipynb #d786dbdc
 BUNDLE_FORMAT = 'ptx_cascade-bundle'
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2   # 2: `config` (a CascadeConfig) + lists `classifiers`, `segmenters`; 1: one network of each, flat keys
 
-def _spec(p:CascadePredictor, which:str) -> dict:
-    s = (p.specs or {}).get(which)
-    if not s or 'arch' not in s: raise CascadeError(f"the predictor does not say how its {which} was built: pass specs={{'{which}': {{'arch': 'resnet34', 'kwargs': {{...}}}}}} (load_run and load_bundle fill it in)")
-    return dict(arch=s['arch'], kwargs=dict(s.get('kwargs') or {}))
+def _weights_name(kind:str, i:int, n:int) -> str:
+    "The weights file of member `i` of `n` networks of `kind` ('classifier', 'segmenter')"
+    return f'{kind}.safetensors' if n == 1 else f'{kind}_{i}.safetensors'
 
-def bundle_config(p:CascadePredictor) -> dict:
-    "The JSON-able settings of predictor `p`, as `save_bundle` writes them to `bundle.json`"
+# %% ../nbs/12_cascade.ipynb #sp3cs000
+def _specs(p:CascadePredictor, which:str) -> list:
+    "How each network of `p.<which>` ('classifiers', 'segmenters') was built: `[{'arch':..., 'kwargs':...}, ...]`"
+    nets, specs = getattr(p, which), list((p.specs or {}).get(which) or [])
+    if len(specs) != len(nets) or not all(isinstance(s, dict) and 'arch' in s for s in specs):
+        raise CascadeError(f"the predictor does not say how its {len(nets)} {which} were built: pass specs={{'{which}': "
+                           "[{'arch': 'resnet34', 'kwargs': {}}, ...]}} with one entry per network (load_run and "
+                           "load_bundle fill it in)")
+    return [dict(arch=s['arch'], kwargs=dict(s.get('kwargs') or {})) for s in specs]
+
+# %% ../nbs/12_cascade.ipynb #bundjs0n
+def bundle_json(p:CascadePredictor, extra:dict|None=None # more JSON-able entries (e.g. the calibration's scores)
+               ) -> dict:
+    "The contents of `bundle.json` for predictor `p`: format, configuration, networks and their weights files"
+    nets = {}
+    for which, kind in (('classifiers', 'classifier'), ('segmenters', 'segmenter')):
+        sp = _specs(p, which)
+        nets[which] = [dict(s, weights=_weights_name(kind, i, len(sp))) for i, s in enumerate(sp)]
     return dict(format=BUNDLE_FORMAT, format_version=BUNDLE_VERSION, library_version=__version__,
                 created=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-                classifier=None if p.classifier is None else dict(_spec(p, 'classifier'), size=p.cls_size),
-                segmenter=dict(_spec(p, 'segmenter'), size=p.seg_size),
-                read_size=p.read_size, clahe=p.clahe, stats=[list(map(float, s)) for s in p.stats],
-                cls_thresh=None if p.cls_thresh is None else float(p.cls_thresh), post=p.post, tta=p.tta, gated=p.gated)
+                config=p.config.to_dict(runtime=False), **nets, **(extra or {}))
 
 # %% ../nbs/12_cascade.ipynb #142d9fb1
-def save_bundle(p:CascadePredictor, dest, # folder to write: `bundle.json`, `classifier.safetensors`, `segmenter.safetensors`
+def save_bundle(p:CascadePredictor, dest, # folder to write: `bundle.json` and one `.safetensors` file per network
                 extra:dict|None=None # more JSON-able entries for `bundle.json` (e.g. the calibration's scores)
                ) -> Path:
     "Save predictor `p` as a bundle folder `dest`: safetensors weights and a JSON config; replaces `dest` atomically"
-    dest = Path(dest); cfg = dict(bundle_config(p), **(extra or {}))
+    if not p.segmenters: raise CascadeError("a bundle needs a segmenter: this predictor only has a classifier")
+    dest = Path(dest); cfg = bundle_json(p, extra)
     tmp = dest.with_name(f'.{dest.name}.{os.getpid()}.tmp')
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    if p.classifier is not None: save_model(p.classifier, str(tmp/'classifier.safetensors'))
-    save_model(p.segmenter, str(tmp/'segmenter.safetensors'))
+    for which in ('classifiers', 'segmenters'):
+        for net, spec in zip(getattr(p, which), cfg[which]): save_model(net, str(tmp/spec['weights']))
     (tmp/'bundle.json').write_text(json.dumps(cfg, indent=1))
     old = dest.with_name(f'.{dest.name}.{os.getpid()}.old')
     if dest.exists(): dest.rename(old)
-    tmp.rename(dest); shutil.rmtree(old, ignore_errors=True)
+    tmp.rename(dest); shutil.rmtree(old, ignore_errors=True)   # a kill leaves the old bundle or the new one
     return dest
 
 # %% ../nbs/12_cascade.ipynb #6d4cee7c
@@ -341,75 +485,152 @@ def _build_net(which:str, spec:dict, size:int) -> nn.Module:
     if which == 'classifier': return cls_model(spec['arch'], pretrained=False, n_out=1, **kw)
     return unet_model(spec['arch'], pretrained=False, n_out=1, img_size=(size, size), **kw)
 
+# %% ../nbs/12_cascade.ipynb #l0adw8ts
 def _load_weights(net:nn.Module, fn:Path) -> nn.Module:
+    "`net` with the safetensors weights `fn` loaded strictly, or a `CascadeError` saying why not"
     if not fn.is_file(): raise CascadeError(f"{fn} is missing: the bundle is incomplete; save it again with save_bundle")
     try: missing, unexpected = load_model(net, str(fn), strict=False)
-    except Exception as e: raise CascadeError(f"{fn}: cannot be loaded into a {type(net).__name__} ({type(e).__name__}: {str(e)[:300]}); was the bundle made for another architecture?") from None
-    if missing or unexpected: raise CascadeError(f"{fn}: does not fit the architecture in bundle.json ({len(missing)} missing keys, e.g. {sorted(missing)[:2]}; {len(unexpected)} unexpected, e.g. {sorted(unexpected)[:2]}); was it saved from another architecture?")
+    except Exception as e:
+        raise CascadeError(f"{fn}: cannot be loaded into a {type(net).__name__} ({type(e).__name__}: {str(e)[:300]}); "
+                           "was the bundle made for another architecture?") from None
+    if missing or unexpected:
+        raise CascadeError(f"{fn}: does not fit the architecture in bundle.json ({len(missing)} missing keys, e.g. "
+                           f"{sorted(missing)[:2]}; {len(unexpected)} unexpected, e.g. {sorted(unexpected)[:2]}); "
+                           "was it saved from another architecture?")
     return net
+
+# %% ../nbs/12_cascade.ipynb #v1t0v200
+def _from_v1(cfg:dict) -> dict:
+    "A format-1 `bundle.json` (flat keys, one network of each) as format 2"
+    c, s = cfg.get('classifier'), cfg['segmenter']
+    net = lambda d, kind: [dict(arch=d['arch'], kwargs=d.get('kwargs') or {}, weights=f'{kind}.safetensors')]
+    config = dict(cls_size=(c or s)['size'], seg_size=s['size'], read_size=cfg['read_size'], clahe=cfg.get('clahe', False),
+                  stats=cfg['stats'], cls_thresh=cfg['cls_thresh'] if c else None, post=cfg['post'],
+                  tta=cfg.get('tta', False))   # v1's `gated` only changed how much was computed: it has no successor
+    rest = {k: v for k, v in cfg.items() if k in ('created', 'library_version', 'calibration', 'runs')}
+    return dict(rest, format=BUNDLE_FORMAT, format_version=2, config=config,
+                classifiers=net(c, 'classifier') if c else [], segmenters=net(s, 'segmenter'))
 
 # %% ../nbs/12_cascade.ipynb #843e5407
 def read_bundle_config(src) -> dict:
-    "The checked `bundle.json` of the bundle folder `src`"
+    "The checked `bundle.json` of the bundle folder `src`, in the current format"
     src = Path(src); fn = src/'bundle.json'
-    if not src.is_dir(): raise CascadeError(f"bundle folder not found: {src}; make one with save_bundle, `ptx_evaluate --bundle`, or the demo (ptx_demo writes ptx_demo/bundle)")
+    if not src.is_dir():
+        raise CascadeError(f"bundle folder not found: {src}; make one with save_bundle, `ptx_evaluate --bundle-fold K`, "
+                           "or the demo (ptx_demo writes ptx_demo/bundle)")
     if not fn.is_file(): raise CascadeError(f"{src} has no bundle.json: it is not a ptx_cascade bundle")
     try: cfg = json.loads(fn.read_text())
     except ValueError as e: raise CascadeError(f"{fn}: not valid JSON ({e}); the bundle is damaged, save it again") from None
-    if not isinstance(cfg, dict) or cfg.get('format') != BUNDLE_FORMAT: raise CascadeError(f"{fn}: not a ptx_cascade bundle (format {cfg.get('format') if isinstance(cfg, dict) else None!r})")
-    if cfg.get('format_version', 0) > BUNDLE_VERSION: raise CascadeError(f"{fn}: bundle format {cfg['format_version']} is newer than this ptx_cascade ({__version__}) reads ({BUNDLE_VERSION}); upgrade ptx_cascade")
-    if missing := [k for k in ('segmenter', 'read_size', 'stats', 'cls_thresh', 'post') if k not in cfg]: raise CascadeError(f"{fn}: lacks {missing}; the bundle is damaged, save it again")
-    return cfg
+    if not isinstance(cfg, dict) or cfg.get('format') != BUNDLE_FORMAT:
+        raise CascadeError(f"{fn}: not a ptx_cascade bundle (format {cfg.get('format') if isinstance(cfg, dict) else None!r})")
+    v = cfg.get('format_version', 0)
+    if v > BUNDLE_VERSION:
+        raise CascadeError(f"{fn}: bundle format {v} is newer than this ptx_cascade ({__version__}) reads "
+                           f"({BUNDLE_VERSION}); upgrade ptx_cascade")
+    need = ('segmenter', 'read_size', 'stats', 'cls_thresh', 'post') if v < 2 else ('config', 'classifiers', 'segmenters')
+    if missing := [k for k in need if k not in cfg]: raise CascadeError(f"{fn}: lacks {missing}; the bundle is damaged, save it again")
+    return _from_v1(cfg) if v < 2 else cfg
 
+# %% ../nbs/12_cascade.ipynb #l0adbund
 def load_bundle(src, # a folder written by `save_bundle`
-                **overrides # `CascadePredictor` settings that replace the bundle's (`device`, `bs`, `gated`, `tta`, `cls_thresh`, `post`, ...)
+                **overrides # `CascadeConfig` fields that replace the bundle's (`device`, `bs`, `tta`, `cls_thresh`, `thresh`, ...)
                ) -> CascadePredictor:
     "Rebuild the `CascadePredictor` saved in the bundle folder `src`, without unpickling anything"
     src, cfg = Path(src), read_bundle_config(src)
-    c, s = cfg.get('classifier'), cfg['segmenter']
+    try: config = CascadeConfig.from_dict(cfg['config']).updated(**overrides)
+    except CascadeError as e: raise CascadeError(f"{src/'bundle.json'}: {e}") from None
     try:
-        cnet = None if c is None else _load_weights(_build_net('classifier', c, c['size']), src/'classifier.safetensors')
-        snet = _load_weights(_build_net('segmenter', s, s['size']), src/'segmenter.safetensors')
-    except (ArchError, KeyError, TypeError) as e: raise CascadeError(f"{src/'bundle.json'}: cannot rebuild the networks ({type(e).__name__}: {e})") from None
-    kw = dict(cls_size=c['size'] if c else s['size'], seg_size=s['size'], read_size=cfg['read_size'], cls_thresh=cfg['cls_thresh'],
-              post=cfg['post'], gated=cfg.get('gated', True), tta=cfg.get('tta', False), clahe=cfg.get('clahe', False),
-              stats=tuple(cfg['stats']), specs=dict(classifier=c, segmenter=s))
-    return CascadePredictor(cnet, snet, **{**kw, **overrides})
+        nets = {which: [_load_weights(_build_net(which[:-1], s, config.seg_size), src/s['weights']) for s in cfg[which]]
+                for which in ('classifiers', 'segmenters')}
+    except (ArchError, KeyError, TypeError) as e:
+        raise CascadeError(f"{src/'bundle.json'}: cannot rebuild the networks ({type(e).__name__}: {e})") from None
+    specs = {w: [dict(arch=s['arch'], kwargs=s.get('kwargs') or {}) for s in cfg[w]] for w in nets}
+    return CascadePredictor(nets['classifiers'] or None, nets['segmenters'], config, specs=specs)
+
+# %% ../nbs/12_cascade.ipynb #runinf00
+def run_info(run) -> dict:
+    "The `train.json` of the `ptx_train` run folder `run`"
+    fn = Path(run)/'train.json'
+    if not fn.is_file():
+        raise CascadeError(f"{run} is not a ptx_train output folder (no train.json); train one with "
+                           f"`ptx_train --cache CACHE --task seg --out {run}`")
+    try: return json.loads(fn.read_text())
+    except ValueError as e: raise CascadeError(f"{fn}: not valid JSON ({e}); rerun the training with --resume") from None
 
 # %% ../nbs/12_cascade.ipynb #babbe1b9
 def load_run(run, # a `ptx_train`/`train` output folder: `train.json` and `models/best.pth`
              weights:str='best' # `models/<weights>.pth`: 'best' or 'last'
             ) -> tuple[nn.Module, dict]: # the network in eval mode, and its `train.json`
     "The trained network of a `ptx_train` run folder, rebuilt from its `train.json` and weights without unpickling"
-    run = Path(run); fn = run/'train.json'
-    if not fn.is_file(): raise CascadeError(f"{run} is not a ptx_train output folder (no train.json); train one with `ptx_train --cache CACHE --task seg --out {run}`")
-    info = json.loads(fn.read_text())
+    run = Path(run); info = run_info(run)
     w = run/'models'/f'{weights}.pth'
-    if not w.is_file(): raise CascadeError(f"{w} not found: the run in {run} has not finished an epoch; resume it with `ptx_train ... --resume`")
-    which = 'classifier' if info['task'] == 'cls' else 'segmenter'
-    net = _build_net(which, dict(arch=info['arch']), info['size'])
+    if not w.is_file():
+        raise CascadeError(f"{w} not found: the run in {run} has not finished an epoch; resume it with `ptx_train ... --resume`")
+    net = _build_net('classifier' if info['task'] == 'cls' else 'segmenter', dict(arch=info['arch']), info['size'])
     try: net.load_state_dict(read_state_dict(w))
     except (RuntimeError, WeightsError) as e: raise CascadeError(f"{w}: does not fit {info['arch']} ({str(e)[:300]})") from None
     return net.eval(), info
 
+# %% ../nbs/12_cascade.ipynb #runlist0
+def _runs(r) -> list:
+    "`r` (a run folder, a list of them, or `None`) as a list of paths"
+    return [] if r is None else [Path(r)] if isinstance(r, (str, Path)) else [Path(x) for x in r]
+
+def _cache_settings(run:Path, info:dict) -> dict|None:
+    "How the images of `run`'s cache were made, `{'read_size', 'clahe'}`, from `train.json` or its cache's `cache.json`"
+    meta = info.get('cache_meta') or (cache_meta(info['cache']) if info.get('cache') else None)
+    return None if meta is None else dict(read_size=int(meta['size']), clahe=bool(meta.get('clahe', False)))
+
+# %% ../nbs/12_cascade.ipynb #fr0mrun1
+def _one(what:str, vals:dict, fix:str):
+    "The single value of `vals` (`{run: value}`), or a `CascadeError` listing the runs that disagree"
+    if len(set(map(json.dumps, vals.values()))) > 1:
+        raise CascadeError(f"the runs disagree on {what}: " + '; '.join(f"{r}: {v}" for r, v in vals.items()) + f". {fix}")
+    return next(iter(vals.values()))
+
+# %% ../nbs/12_cascade.ipynb #fr0mrun2
+_CAL_KEYS = ('cls_thresh',) + _POST_FIELDS
+
+@patch(cls_method=True)
+def from_runs(cls:CascadeConfig, cls_runs, # classifier run folder(s) of `ptx_train` (a list: an ensemble); `None`: no gate
+              seg_runs, # segmenter (or baseline) run folder(s)
+              calibration:dict|None=None, # `cls_thresh` and post-processing fields, e.g. `ptx_evaluate`'s settings
+              **overrides # `CascadeConfig` fields to set (`tta`, ...; `read_size` and `clahe` for runs without records)
+             ) -> CascadeConfig:
+    "The configuration of a cascade of these runs: decoding from their cache, sizes from the runs, the calibration's gate"
+    cr, sr = _runs(cls_runs), _runs(seg_runs)
+    if not sr: raise CascadeError("a cascade needs at least one segmenter run")
+    info = {r: run_info(r) for r in cr + sr}
+    if bad := [f"{r} ({info[r]['task']})" for r in cr if info[r]['task'] != 'cls'] + \
+              [f"{r} ({info[r]['task']})" for r in sr if info[r]['task'] not in ('seg', 'baseline')]:
+        raise CascadeError(f"classifier runs must be cls runs and segmenter runs seg or baseline runs: {', '.join(bad)}")
+    size = lambda rs, w: _one(f'the {w} size', {r: info[r]['size'] for r in rs}, f'an ensemble needs one {w} size')
+    seg_size = size(sr, 'segmenter'); cls_size = size(cr, 'classifier') if cr else seg_size
+    made = {r: _cache_settings(r, info[r]) for r in cr + sr}
+    if 'read_size' not in overrides or 'clahe' not in overrides:
+        if miss := [r for r, m in made.items() if m is None]:
+            raise CascadeError(f"{miss[0]}/train.json does not say how its cache was made and {info[miss[0]].get('cache')} "
+                               "has no cache.json: pass read_size= and clahe= (the --size and --clahe of its ptx_prepare)")
+        dec = _one('how their cache was made (ptx_prepare --size/--clahe)', made, 'train every run on one cache')
+    else: dec = {}
+    cal = {k: v for k, v in (calibration or {}).items() if k in _CAL_KEYS}   # other entries (scores, ...) are not settings
+    gate = cal.pop('cls_thresh', 0.5) if cr else None
+    return cls(cls_size=cls_size, seg_size=seg_size, cls_thresh=gate, post=PostConfig(**cal), **dec).updated(**overrides)
+
 # %% ../nbs/12_cascade.ipynb #a0d37a42
-def bundle_from_runs(cls_run, seg_run, dest, # the two `ptx_train` folders, and the bundle folder to write
-                     calibration:dict|None=None, # `cls_thresh` and post-processing settings (`thresh`, `min_area`, `mode`, ...), e.g. from `11_evaluate.calibrate`
-                     read_size:int|None=None, # decoding size; `None`: the training cache's (`cache.json`), else the larger model size
-                     **kwargs # other `CascadePredictor` settings (`tta`, `gated`, ...)
+def bundle_from_runs(cls_runs, seg_runs, # `ptx_train` run folders: one of each, or lists (a fold ensemble)
+                     dest, # the bundle folder to write
+                     calibration:dict|None=None, # `cls_thresh` and post-processing fields (`ptx_evaluate`'s settings)
+                     **overrides # `CascadeConfig` fields to set (`tta`, ...)
                     ) -> Path:
-    "Write a bundle from a classifier run and a segmenter run of `ptx_train`, with the calibrated settings"
-    (cnet, ci), (snet, si) = load_run(cls_run), load_run(seg_run)
-    if ci['task'] != 'cls' or si['task'] not in ('seg', 'baseline'): raise CascadeError(f"{cls_run} must be a cls run and {seg_run} a seg run (they are {ci['task']} and {si['task']})")
-    cal = dict(calibration or {})
-    cls_thresh = cal.pop('cls_thresh', 0.5)   # None: the calibration chose no gate
-    post = {k: v for k, v in cal.items() if k in POST_DEFAULTS}
-    if read_size is None: read_size = (cache_meta(si.get('cache', '')) or {}).get('size')
-    p = CascadePredictor(cnet, snet, ci['size'], si['size'], read_size=read_size, cls_thresh=cls_thresh, post=post, device='cpu',
-                         specs=dict(classifier=dict(arch=ci['arch']), segmenter=dict(arch=si['arch'])), **kwargs)
-    extra = {'calibration': calibration, 'runs': {'classifier': {k: ci.get(k) for k in ('fold', 'epochs', 'best', 'monitor')},
-                                                   'segmenter': {k: si.get(k) for k in ('fold', 'epochs', 'best', 'monitor', 'task')}}}
-    return save_bundle(p, dest, extra=extra)
+    "Write a bundle of classifier and segmenter runs of `ptx_train`, configured by `CascadeConfig.from_runs`"
+    config = CascadeConfig.from_runs(cls_runs, seg_runs, calibration, **overrides)
+    cl, sg = [load_run(r) for r in _runs(cls_runs)], [load_run(r) for r in _runs(seg_runs)]
+    specs = {w: [dict(arch=i['arch']) for _, i in ns] for w, ns in (('classifiers', cl), ('segmenters', sg))}
+    p = CascadePredictor([n for n, _ in cl] or None, [n for n, _ in sg], config.updated(device='cpu'), specs=specs)
+    keep = lambda i: {k: i.get(k) for k in ('fold', 'epochs', 'best', 'monitor', 'task', 'cache')}
+    runs = dict(classifiers=[keep(i) for _, i in cl], segmenters=[keep(i) for _, i in sg])
+    return save_bundle(p, dest, extra=dict(calibration=calibration, runs=runs))
 
 # %% ../nbs/12_cascade.ipynb #ae6f1de2
 @call_parse
@@ -417,25 +638,37 @@ def ptx_predict(model:str=None, # bundle folder (bundle.json + *.safetensors), e
                 src:str=None, # folder of DICOMs (searched recursively for *.dcm), or one DICOM file
                 out:str='submission.csv', # submission CSV to write; OUT_errors.csv lists unreadable files
                 per_image:str=None, # per-image CSV (probability, area px/cm², side); default OUT with _per_image.csv
-                gated:bool=False, # gating is on unless --no-gated: the segmenter runs only on images the classifier calls positive
-                no_gated:bool=False, # run the segmenter on every image (same output, slower; for checking)
+                segment_all:bool=False, # run the segmenter on every film, not only the gated ones (same output, slower; to check)
                 tta:bool=False, # horizontal-flip test-time augmentation
-                cls_thresh:float=None, # override the bundle's classifier threshold
-                bs:int=None, # images per batch (default: the bundle's)
+                cls_thresh:float=None, # override the bundle's classifier threshold (the gate)
+                thresh:float=None, # override the bundle's pixel threshold
+                min_area:float=None, # override the bundle's minimum component area (px at 1024²)
+                bs:int=None, # images per batch (default: 16)
                 device:str=None, # cpu, cuda, cuda:1 ... (default: cuda when available)
                 num_workers:int=0, # processes decoding DICOMs ahead of the networks
                ):
     "Predict pneumothorax masks for a folder of chest X-ray DICOMs with a model bundle, and write a SIIM submission"
-    if model is None or src is None: raise CliError("ptx_predict: --model BUNDLE and --src DICOM_FOLDER are required, e.g. `ptx_predict --model ptx_demo/bundle --src dicom-images-test`")
-    if gated and no_gated: raise CliError("ptx_predict: --gated and --no-gated contradict each other; give one")
-    over = {k: v for k, v in dict(cls_thresh=cls_thresh, bs=bs, device=device, tta=tta or None).items() if v is not None}
+    if model is None or src is None:
+        raise CliError("ptx_predict: --model BUNDLE and --src DICOM_FOLDER are required, "
+                       "e.g. `ptx_predict --model ptx_demo/bundle --src dicom-images-test`")
+    over = dict(cls_thresh=cls_thresh, thresh=thresh, min_area=min_area, bs=bs, device=device,
+                tta=tta or None, segment_all=segment_all or None)
     try:
-        p = load_bundle(model, gated=not no_gated, **over)
+        p = load_bundle(model, **{k: v for k, v in over.items() if v is not None})
         res = p.predict(src, num_workers=num_workers)
         fn = write_submission(res, out)
         pi = write_results(res, per_image or Path(out).with_name(f'{Path(out).stem}_per_image.csv'))
-    except (CascadeError, PostprocessError, OSError) as e: raise CliError(f"ptx_predict: {e}") from None
-    n_err, n_pos = int(res.error.notna().sum()), int((res.area_px > 0).sum())
-    print(f"ptx_predict: {len(res)} images, {n_pos} with pneumothorax, {n_err} unreadable\n  submission: {fn}\n  per image:  {pi}"
-          + (f"\n  errors:     {_errors_fn(fn)}" if n_err else ''))
+    except (PtxError, OSError) as e: raise CliError(f"ptx_predict: {e}") from None
+    print(_predict_summary(res, p, fn, pi))
     return res
+
+# %% ../nbs/12_cascade.ipynb #pr3dsumm
+def _predict_summary(res:pd.DataFrame, p:CascadePredictor, fn:Path, pi:Path) -> str:
+    "The lines `ptx_predict` prints: counts, how many films the segmenter saw, and where the files are"
+    n_err, n_pos, ok = int(res.error.notna().sum()), int((res.area_px > 0).sum()), int(res.error.isna().sum())
+    seen = ok if p.config.segment_all or p.config.cls_thresh is None else int(res.positive.sum())
+    gate = 'no gate' if p.config.cls_thresh is None else f"gate cls_prob > {p.config.cls_thresh:g}"
+    lines = [f"ptx_predict: {len(res)} images, {n_pos} with pneumothorax, {n_err} unreadable",
+             f"  segmenter:  ran on {seen} of {ok} readable films ({gate})",
+             f"  submission: {fn}", f"  per image:  {pi}"]
+    return '\n'.join(lines + ([f"  errors:     {_errors_fn(fn)}"] if n_err else []))
