@@ -27,30 +27,25 @@ __all__ = ['DicomError', 'write_jpeg_dicom', 'read_dicom', 'dicom_meta', 'dicom_
 
 # %% ../nbs/02_dicom.ipynb #14ce3adc
 class DicomError(PtxError):
-    "A file that cannot be read as a DICOM image; the message names the file, the cause and, where there is one, the fix."
+    "A file that cannot be read as a DICOM image; the message names the file, the cause and any fix"
 
 # %% ../nbs/02_dicom.ipynb #a78b77a4
-def _is_uid(s:str) -> bool: return 0 < len(s) <= 64 and all(p.isdigit() for p in s.split('.'))
+def _is_uid(s:str) -> bool:
+    "Is `s` a DICOM UID (at most 64 characters, dot-separated digits)?"
+    return 0 < len(s) <= 64 and all(p.isdigit() for p in s.split('.'))
 
+# %% ../nbs/02_dicom.ipynb #eb8fe002
 def _jpeg_bytes(arr, quality) -> bytes:
+    "`arr` (uint8 grey or RGB) as a JPEG stream of `quality`, 4:2:2-subsampled when colour"
     buf = io.BytesIO()
     # DICOM has no name for Pillow's default 4:2:0 colour subsampling, YBR_FULL_422 is 4:2:2
-    Image.fromarray(arr).save(buf, format='JPEG', quality=quality, **({} if arr.ndim == 2 else dict(subsampling='4:2:2')))
+    Image.fromarray(arr).save(buf, format='JPEG', quality=quality,
+                              **({} if arr.ndim == 2 else dict(subsampling='4:2:2')))
     return buf.getvalue()
 
-# %% ../nbs/02_dicom.ipynb #0317763a
-def write_jpeg_dicom(arr:np.ndarray, # uint8 (height, width) grey image, or (height, width, 3) RGB
-                     fn, # file to write; if its stem is a UID it becomes the SOPInstanceUID (as in SIIM)
-                     quality:int=95, # JPEG quality (Pillow)
-                     **tags # DICOM keywords to set or override, e.g. `PatientSex='F'`, `PatientAge='045Y'`, `PhotometricInterpretation='MONOCHROME1'`
-                    ) -> Path:
-    "Write `arr` as an 8-bit JPEG Baseline DICOM `fn` laid out like a SIIM-ACR file"
-    arr = np.asarray(arr)
-    if arr.dtype != np.uint8 or not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
-        raise ValueError(f"write_jpeg_dicom needs a uint8 (H, W) or (H, W, 3) array, got {arr.dtype} {arr.shape}")
-    if bad := [k for k in tags if tag_for_keyword(k) is None]: raise ValueError(f"not DICOM keywords: {bad}")
-    fn = Path(fn)
-    sop = tags.pop('SOPInstanceUID', None) or (fn.stem if _is_uid(fn.stem) else _uid.generate_uid())
+# %% ../nbs/02_dicom.ipynb #426574a3
+def _siim_dataset(sop:str) -> Dataset:
+    "An image-less Secondary Capture CR chest dataset with SIIM's header, SOPInstanceUID `sop`, random patient UUIDs"
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = _uid.JPEGBaseline8Bit
@@ -60,15 +55,36 @@ def write_jpeg_dicom(arr:np.ndarray, # uint8 (height, width) grey image, or (hei
     ds.PatientName, ds.PatientID = str(uuid.uuid4()), str(uuid.uuid4())
     ds.StudyInstanceUID, ds.SeriesInstanceUID = _uid.generate_uid(), _uid.generate_uid()
     ds.ViewPosition, ds.SeriesDescription, ds.PixelSpacing = 'PA', 'view: PA', [0.168, 0.168]
+    return ds
+
+# %% ../nbs/02_dicom.ipynb #7157ce5e
+def _set_jpeg_pixels(ds:Dataset, arr:np.ndarray, quality:int):
+    "Store uint8 `arr` in `ds` as one encapsulated JPEG Baseline frame of `quality`, with its image pixel module"
     ds.SamplesPerPixel = 1 if arr.ndim == 2 else 3
     ds.PhotometricInterpretation = 'MONOCHROME2' if arr.ndim == 2 else 'YBR_FULL_422'
     if arr.ndim == 3: ds.PlanarConfiguration = 0
     ds.Rows, ds.Columns = arr.shape[:2]
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
     ds.LossyImageCompression, ds.LossyImageCompressionMethod = '01', 'ISO_10918_1'
-    ds.PixelData = encapsulate([_jpeg_bytes(arr, quality)])
+    ds.PixelData = encapsulate([_jpeg_bytes(arr, quality=quality)])
     ds['PixelData'].VR = 'OB'
-    for k,v in tags.items(): setattr(ds, k, v)
+
+# %% ../nbs/02_dicom.ipynb #ea48aa81
+def write_jpeg_dicom(arr:np.ndarray, # uint8 (height, width) grey image, or (height, width, 3) RGB
+                     fn, # file to write; if its stem is a UID it becomes the SOPInstanceUID (as in SIIM)
+                     quality:int=95, # JPEG quality (Pillow)
+                     **tags # DICOM keywords to set or override, e.g. `PatientSex='F'`, `PatientAge='045Y'`
+                    ) -> Path:
+    "Write `arr` as an 8-bit JPEG Baseline DICOM `fn` laid out like a SIIM-ACR file"
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8 or not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
+        raise ValueError(f"write_jpeg_dicom needs a uint8 (H, W) or (H, W, 3) array, got {arr.dtype} {arr.shape}")
+    if bad := [k for k in tags if tag_for_keyword(k) is None]: raise ValueError(f"not DICOM keywords: {bad}")
+    fn = Path(fn)
+    sop = tags.pop('SOPInstanceUID', None) or (fn.stem if _is_uid(fn.stem) else _uid.generate_uid())
+    ds = _siim_dataset(sop)
+    _set_jpeg_pixels(ds, arr=arr, quality=quality)
+    for k,v in tags.items(): setattr(ds, k, v)   # e.g. PhotometricInterpretation='MONOCHROME1'
     ds.save_as(fn, enforce_file_format=True)
     return fn
 
@@ -92,9 +108,12 @@ def _scrub(msg:str, ds:Dataset|None=None) -> str:
         if v.strip(): msg = msg.replace(v, '<redacted>')
     return msg
 
+# %% ../nbs/02_dicom.ipynb #2eee7db9
+_DICOM_KEYS = ('SOPClassUID', 'Rows', 'PixelData', 'StudyInstanceUID', 'Modality')
+
 def _looks_like_dicom(ds:Dataset) -> bool:
     "Does a force-read `ds` hold real DICOM elements (rather than random bytes parsed as tags)?"
-    try: return any(k in ds and ds[k].value is not None for k in ('SOPClassUID', 'Rows', 'PixelData', 'StudyInstanceUID', 'Modality'))
+    try: return any(k in ds and ds[k].value is not None for k in _DICOM_KEYS)
     except Exception: return False
 
 # %% ../nbs/02_dicom.ipynb #facb02f9
@@ -107,12 +126,17 @@ def _set_transfer_syntax(ds:Dataset):
                                       _uid.ExplicitVRLittleEndian if little else _uid.ExplicitVRBigEndian)
 
 # %% ../nbs/02_dicom.ipynb #8914c106
-def _open(fn, stop_before_pixels:bool=False) -> tuple[Dataset, bool]:
-    "Read the DICOM `fn` (forcing files without preamble/meta); returns the dataset and whether pydicom hit the end of file early"
-    fn = Path(fn)
+def _check_path(fn:Path):
+    "Refuse a missing path, a directory or an empty file `fn` before pydicom sees it"
     if not fn.exists(): raise FileNotFoundError(errno.ENOENT, "DICOM file not found", str(fn))
     if fn.is_dir(): raise DicomError(f"{fn}: is a directory, not a DICOM file")
     if fn.stat().st_size == 0: raise DicomError(f"{fn}: not a DICOM file: the file is empty (0 bytes)")
+
+# %% ../nbs/02_dicom.ipynb #06387239
+def _open(fn, stop_before_pixels:bool=False) -> tuple[Dataset, bool]:
+    "Read DICOM `fn` (forcing files without preamble/meta); the dataset and whether pydicom hit the end of file early"
+    fn = Path(fn)
+    _check_path(fn)
     forced = False
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
@@ -120,8 +144,11 @@ def _open(fn, stop_before_pixels:bool=False) -> tuple[Dataset, bool]:
         except InvalidDicomError:
             forced = True
             try: ds = dcmread(fn, force=True, stop_before_pixels=stop_before_pixels)
-            except Exception as e: raise DicomError(f"{fn}: not a DICOM file (no 'DICM' marker, and reading it anyway failed: {type(e).__name__})") from None
-        except Exception as e: raise DicomError(f"{fn}: truncated or corrupt DICOM header ({type(e).__name__}: {_scrub(e)})") from None
+            except Exception as e:
+                raise DicomError(f"{fn}: not a DICOM file (no 'DICM' marker, and reading it anyway failed: "
+                                 f"{type(e).__name__})") from None
+        except Exception as e:
+            raise DicomError(f"{fn}: truncated or corrupt DICOM header ({type(e).__name__}: {_scrub(e)})") from None
     if forced and not _looks_like_dicom(ds):
         raise DicomError(f"{fn}: not a DICOM file (no 'DICM' marker and no DICOM image or SOP elements at its start)")
     _set_transfer_syntax(ds)
@@ -142,33 +169,42 @@ def _no_pixels(fn, ds:Dataset, eof:bool) -> str:
     "Why `ds` (read from `fn`) has no pixel data"
     if eof: return f"{fn}: truncated: the file ends inside the pixel data"
     if len(ds) == 0: return f"{fn}: truncated: no data elements after the file meta information"
-    if 'Rows' in ds: return f"{fn}: truncated: it has image attributes ({ds.get('Rows')}×{ds.get('Columns')}) but no Pixel Data element"
+    if 'Rows' in ds:
+        return (f"{fn}: truncated: it has image attributes ({ds.get('Rows')}×{ds.get('Columns')}) "
+                "but no Pixel Data element")
     sop = ds.get('SOPClassUID')
     kind = f"a '{getattr(sop, 'name', sop)}' object" if sop else 'a DICOM object'
-    if 'Image Storage' in kind: return f"{fn}: truncated: {kind} should hold an image, but the file ends before its Pixel Data"
+    if 'Image Storage' in kind:
+        return f"{fn}: truncated: {kind} should hold an image, but the file ends before its Pixel Data"
     return f"{fn}: no pixel data: {kind} (e.g. a structured report or presentation state) holds no image"
 
 # %% ../nbs/02_dicom.ipynb #330586d9
 def _first_frame(fn, ds:Dataset, eof:bool=False) -> tuple[np.ndarray, dict]:
     "The first frame of `ds` as decoded by pydicom (YBR converted to RGB) and its pixel properties"
-    if not any(k in ds for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData')): raise DicomError(_no_pixels(fn, ds, eof))
+    if not any(k in ds for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData')):
+        raise DicomError(_no_pixels(fn, ds=ds, eof=eof))
     ts = ds.file_meta.TransferSyntaxUID
     try: dec = get_decoder(ts)
-    except NotImplementedError: raise DicomError(f"{fn}: pydicom cannot decode transfer syntax {ts} ({ts.name}) with any plugin") from None
-    if not dec.is_available: raise DicomError(_missing_plugin(fn, ts))
+    except NotImplementedError:
+        raise DicomError(f"{fn}: pydicom cannot decode transfer syntax {ts} ({ts.name}) with any plugin") from None
+    if not dec.is_available: raise DicomError(_missing_plugin(fn, ts=ts))
     try: return dec.as_array(ds, index=0, as_rgb=True)
     except Exception as e:
-        why = _scrub(f"{type(e).__name__}: {e}", ds)
-        if eof or 'less than expected' in why: raise DicomError(f"{fn}: truncated: the pixel data is incomplete ({why})") from None
-        hint = '' if dec.is_native or 'pylibjpeg' in dec.available_plugins else f"; other decoders may succeed: {_missing_plugin(fn, ts).split('; ')[1]}"
-        raise DicomError(f"{fn}: cannot decode the '{ts.name}' pixel data, corrupt or truncated? ({why}){hint}") from None
+        why = _scrub(f"{type(e).__name__}: {e}", ds=ds)
+        if eof or 'less than expected' in why:
+            raise DicomError(f"{fn}: truncated: the pixel data is incomplete ({why})") from None
+        other = _missing_plugin(fn, ts=ts).split('; ')[1]
+        hint = '' if dec.is_native or 'pylibjpeg' in dec.available_plugins else f"; other decoders may succeed: {other}"
+        raise DicomError(f"{fn}: cannot decode the '{ts.name}' pixel data, corrupt or truncated? "
+                         f"({why}){hint}") from None
 
 # %% ../nbs/02_dicom.ipynb #23aee1a2
 def _voi_range(ds:Dataset) -> tuple[float,float]|None:
     "Output range of the VOI transform `apply_voi_lut` applies to `ds`, `None` when it applies none"
     if seq := ds.get('VOILUTSequence'):
         lut = np.asarray(seq[0].LUTData).ravel()
-        return float(lut.min()), float(lut.max())  # LUTDescriptor bit counts are often wrong; the table's own range is not
+        # LUTDescriptor bit counts are often wrong; the table's own range is not
+        return float(lut.min()), float(lut.max())
     if 'WindowCenter' not in ds or 'WindowWidth' not in ds: return None
     bits = int(ds.BitsStored)
     if seq := ds.get('ModalityLUTSequence'): lo, hi = 0, 2**int(seq[0].LUTDescriptor[2]) - 1
@@ -184,50 +220,71 @@ def _stretch(x:np.ndarray, lo:float, hi:float) -> np.ndarray:
     "Map `lo`..`hi` of `x` linearly onto 0..255 (float)"
     return np.zeros(x.shape) if hi <= lo else (x.astype(np.float64) - lo) * (255/(hi - lo))
 
+# %% ../nbs/02_dicom.ipynb #04025d92
 def _mono_display(arr:np.ndarray, ds:Dataset) -> np.ndarray:
     "Stored monochrome values `arr` of `ds` as display values in 0..255 (float), before MONOCHROME1 inversion"
     bits = int(ds.get('BitsStored') or ds.get('BitsAllocated') or 8)
-    if arr.dtype.kind == 'u' and bits <= 8: return _stretch(arr, 0, 2**bits - 1)
+    if arr.dtype.kind == 'u' and bits <= 8: return _stretch(arr, lo=0, hi=2**bits - 1)
     x = apply_modality_lut(arr, ds)
     if (rng := _voi_range(ds)) is not None:
         try: return _stretch(apply_voi_lut(x, ds, index=0), *rng)
-        except (ValueError, TypeError, IndexError, AttributeError): pass  # invalid VOI (e.g. width 0): show the full range
+        except (ValueError, TypeError, IndexError, AttributeError):
+            pass  # invalid VOI (e.g. width 0): show the full range
     x = x.astype(np.float64)
-    return _stretch(x, np.nanmin(x), np.nanmax(x)) if x.size else x
+    return _stretch(x, lo=np.nanmin(x), hi=np.nanmax(x)) if x.size else x
 
 # %% ../nbs/02_dicom.ipynb #ad9e3564
 def _luma(rgb:np.ndarray, maxval:float) -> np.ndarray:
     "Luma of an (..., 3) RGB array with values up to `maxval`, in 0..255 (float)"
     return rgb[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114]) * (255/maxval)
 
+# %% ../nbs/02_dicom.ipynb #a0529b39
 def _to_display(arr:np.ndarray, props:dict, ds:Dataset) -> np.ndarray:
     "The decoded first frame `arr` (with pixel `props` from pydicom) as a uint8 grey display image"
     pi = str(props.get('photometric_interpretation', ds.get('PhotometricInterpretation', 'MONOCHROME2'))).upper()
     if pi == 'PALETTE COLOR':
         rgb = apply_color_lut(arr, ds)
-        out = _luma(rgb, np.iinfo(rgb.dtype).max if rgb.dtype.kind in 'ui' else 1.0)
+        out = _luma(rgb, maxval=np.iinfo(rgb.dtype).max if rgb.dtype.kind in 'ui' else 1.0)
     elif arr.ndim == 3:
         bits = int(props.get('bits_stored') or ds.get('BitsStored') or 8)
         # pydicom leaves YBR_ICT/RCT, or YBR it did not convert, as they are: their first channel is the luma
-        out = _luma(arr, 2**bits - 1) if pi == 'RGB' else arr[..., 0] * (255/(2**bits - 1))
+        out = _luma(arr, maxval=2**bits - 1) if pi == 'RGB' else arr[..., 0] * (255/(2**bits - 1))
     else:
-        out = _mono_display(arr, ds)
+        out = _mono_display(arr, ds=ds)
         if pi == 'MONOCHROME1': out = 255 - out
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 # %% ../nbs/02_dicom.ipynb #0f15c154
 _FAST_PI = ('MONOCHROME1', 'MONOCHROME2', 'YBR_FULL', 'YBR_FULL_422', 'RGB')
 
+def _fast_pi(ds:Dataset) -> str|None:
+    "Photometric interpretation of `ds` if its header allows the fast path (8-bit unsigned JPEG Baseline), else `None`"
+    if (ds.file_meta.get('TransferSyntaxUID') != _uid.JPEGBaseline8Bit or 'PixelData' not in ds
+        or ds.get('BitsStored', 8) != 8 or ds.get('PixelRepresentation', 0) != 0): return None
+    pi = str(ds.get('PhotometricInterpretation', '')).upper()
+    return pi if pi in _FAST_PI else None
+
+# %% ../nbs/02_dicom.ipynb #c2e878c9
+_RGB_IDS = ([82,71,66], [114,103,98])   # JPEG component ids 'R','G','B' / 'r','g','b': stored as RGB, not YCbCr
+
+def _pillow_agrees(im:Image.Image, ds:Dataset, pi:str) -> bool:
+    "Does Pillow see the JPEG stream `im` of `ds` (photometric `pi`) as pydicom does: same size, mode, YCbCr colour?"
+    mode = 'L' if ds.get('SamplesPerPixel', 1) == 1 else 'RGB'
+    if im.size != (ds.Columns, ds.Rows) or im.mode != mode: return False
+    if im.mode != 'RGB': return True
+    return not ('adobe' in im.info or [l[0] for l in im.layer] in _RGB_IDS or (pi == 'RGB' and 'jfif' not in im.info))
+
+# %% ../nbs/02_dicom.ipynb #53cb5c19
 def _jpeg_reduced(ds:Dataset, size:int) -> np.ndarray|None:
     "First frame of the JPEG Baseline `ds` decoded at reduced scale and resized to `size`×`size`, or `None` if it can't"
-    if (ds.file_meta.get('TransferSyntaxUID') != _uid.JPEGBaseline8Bit or 'PixelData' not in ds or ds.get('BitsStored', 8) != 8
-        or ds.get('PixelRepresentation', 0) != 0 or (pi := str(ds.get('PhotometricInterpretation', '')).upper()) not in _FAST_PI): return None
+    if (pi := _fast_pi(ds)) is None: return None
     try:
         n = int(ds.get('NumberOfFrames') or 1)
-        frame = get_frame(ds.PixelData, 0, number_of_frames=n, extended_offsets=(ds.get('ExtendedOffsetTable'), ds.get('ExtendedOffsetTableLengths')) if 'ExtendedOffsetTable' in ds else None)
+        ext = ((ds.get('ExtendedOffsetTable'), ds.get('ExtendedOffsetTableLengths'))
+               if 'ExtendedOffsetTable' in ds else None)
+        frame = get_frame(ds.PixelData, 0, number_of_frames=n, extended_offsets=ext)
         im = Image.open(io.BytesIO(frame), formats=('JPEG',))
-        if im.size != (ds.Columns, ds.Rows) or im.mode != ('L' if ds.get('SamplesPerPixel', 1) == 1 else 'RGB'): return None
-        if im.mode == 'RGB' and ('adobe' in im.info or [l[0] for l in im.layer] in ([82,71,66], [114,103,98]) or (pi == 'RGB' and 'jfif' not in im.info)): return None
+        if not _pillow_agrees(im, ds=ds, pi=pi): return None
         im.draft('L', (size, size))
         im = im.convert('L')
         if im.size != (size, size): im = im.resize((size, size), Image.Resampling.LANCZOS)
@@ -237,17 +294,22 @@ def _jpeg_reduced(ds:Dataset, size:int) -> np.ndarray|None:
 
 # %% ../nbs/02_dicom.ipynb #60eca024
 def _resize(img:np.ndarray, size:int) -> np.ndarray:
-    return img if img.shape == (size, size) else np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS))
+    "uint8 `img` resized (squashed) to `size`×`size` with Lanczos, or as it is when it already has that size"
+    if img.shape == (size, size): return img
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.LANCZOS))
 
+# %% ../nbs/02_dicom.ipynb #b1628af9
 def read_dicom(fn, # path of a DICOM file
-               size:int|None=None # return a `size`×`size` image (non-square images are squashed); `None`: the stored size
+               size:int|None=None # return a `size`×`size` image (non-square ones squashed); `None`: the stored size
               ) -> np.ndarray: # uint8 (height, width) grey image
-    "The first frame of DICOM `fn` as a uint8 grey image displayed as a radiologist sees it, optionally resized to `size`²"
-    if size is not None and (not isinstance(size, (int, np.integer)) or size < 1): raise ValueError(f"size must be a positive int or None, got {size!r}")
+    "The first frame of DICOM `fn` as the uint8 grey image a radiologist sees, optionally resized to `size`²"
+    if size is not None and (not isinstance(size, (int, np.integer)) or size < 1):
+        raise ValueError(f"size must be a positive int or None, got {size!r}")
     ds, eof = _open(fn)
-    if size is not None and not eof and (fast := _jpeg_reduced(ds, int(size))) is not None: return fast
-    img = _to_display(*_first_frame(fn, ds, eof), ds)
-    return img if size is None else _resize(img, int(size))
+    if size is not None and not eof and (fast := _jpeg_reduced(ds, size=int(size))) is not None: return fast
+    arr, props = _first_frame(fn, ds=ds, eof=eof)
+    img = _to_display(arr, props=props, ds=ds)
+    return img if size is None else _resize(img, size=int(size))
 
 # %% ../nbs/02_dicom.ipynb #573f25b4
 _AGE_UNIT = {'Y': 1, 'M': 12, 'W': 52.1775, 'D': 365.25}
@@ -261,36 +323,43 @@ def _age_years(s) -> float|None:
     return round(v / _AGE_UNIT[unit], 2) if unit != 'Y' else v
 
 # %% ../nbs/02_dicom.ipynb #7fb9cbf3
-_META_COLS = ('Modality', 'ViewPosition', 'PatientSex', 'PatientAge', 'PixelSpacingRow', 'PixelSpacingCol', 'Rows', 'Columns',
-              'NumberOfFrames', 'PhotometricInterpretation', 'BitsStored', 'TransferSyntaxUID', 'TransferSyntax')
-
 def _num(v, i:int|None=None):
     "`v` (or its `i`th value) as a float, `None` when absent"
     try: return float(v[i] if i is not None else v)
     except (TypeError, ValueError, IndexError): return None
 
+# %% ../nbs/02_dicom.ipynb #3ca89721
+_META_COLS = ('Modality', 'ViewPosition', 'PatientSex', 'PatientAge', 'PixelSpacingRow', 'PixelSpacingCol',
+              'Rows', 'Columns', 'NumberOfFrames', 'PhotometricInterpretation', 'BitsStored',
+              'TransferSyntaxUID', 'TransferSyntax')
+
 def dicom_meta(fn) -> dict:
-    "Non-identifying metadata of DICOM `fn`: view, sex, age in years, pixel spacing (mm), size, photometric, transfer syntax, bits"
+    "Non-identifying metadata of DICOM `fn`: view, sex, age (years), pixel spacing (mm), size, colour, syntax, bits"
     ds, _ = _open(fn, stop_before_pixels=True)
     sp = ds.get('PixelSpacing') or ds.get('ImagerPixelSpacing')   # DX often only has the detector's spacing
     ts = ds.file_meta.get('TransferSyntaxUID')
-    return dict(Modality=ds.get('Modality'), ViewPosition=ds.get('ViewPosition') or None, PatientSex=ds.get('PatientSex') or None,
-                PatientAge=_age_years(ds.get('PatientAge')), PixelSpacingRow=_num(sp, 0), PixelSpacingCol=_num(sp, 1),
+    return dict(Modality=ds.get('Modality'), ViewPosition=ds.get('ViewPosition') or None,
+                PatientSex=ds.get('PatientSex') or None, PatientAge=_age_years(ds.get('PatientAge')),
+                PixelSpacingRow=_num(sp, i=0), PixelSpacingCol=_num(sp, i=1),
                 Rows=ds.get('Rows'), Columns=ds.get('Columns'), NumberOfFrames=int(_num(ds.get('NumberOfFrames')) or 1),
                 PhotometricInterpretation=ds.get('PhotometricInterpretation'), BitsStored=ds.get('BitsStored'),
                 TransferSyntaxUID=str(ts) if ts else None, TransferSyntax=getattr(ts, 'name', None))
 
 # %% ../nbs/02_dicom.ipynb #08f617ca
 def _meta_row(fn) -> dict:
+    "One row of `dicom_meta_df`: `fn`, its stem, `dicom_meta(fn)` and `error=None`; or the error, without metadata"
     try: return dict(fname=str(fn), ImageId=Path(fn).stem, **dicom_meta(fn), error=None)
-    except (DicomError, OSError) as e: return dict(fname=str(fn), ImageId=Path(fn).stem, error=f"{type(e).__name__}: {e}")
+    except (DicomError, OSError) as e:
+        return dict(fname=str(fn), ImageId=Path(fn).stem, error=f"{type(e).__name__}: {e}")
 
-@delegates(parallel, but=['n_workers', 'progress', 'f', 'items'])
+# %% ../nbs/02_dicom.ipynb #797ec1fd
+@delegates(parallel, but=['n_workers', 'progress', 'f', 'items'])  # `n_workers`: fastcore's name for `num_workers`
 def dicom_meta_df(fns, # DICOM paths
-                  n_workers:int=defaults.cpus, # processes; 0 reads in this process
+                  num_workers:int=defaults.cpus, # processes; 0 reads in this process
                   progress:bool=True, **kwargs) -> pd.DataFrame:
     "`dicom_meta` of every file of `fns` as a DataFrame (columns `fname`, `ImageId` = file stem, the metadata, `error`)"
     fns = list(fns)
-    rows = parallel(_meta_row, fns, n_workers=n_workers, progress=progress and len(fns) > 0, **kwargs)
+    rows = parallel(_meta_row, fns, n_workers=num_workers, progress=progress and len(fns) > 0, **kwargs)
     df = pd.DataFrame(list(rows)).reindex(columns=['fname', 'ImageId', *_META_COLS, 'error'])
-    return df.astype({c: 'Int64' for c in ('Rows', 'Columns', 'NumberOfFrames', 'BitsStored')})  # stay integers next to error rows
+    # Int64 columns stay integers next to the error rows
+    return df.astype({c: 'Int64' for c in ('Rows', 'Columns', 'NumberOfFrames', 'BitsStored')})

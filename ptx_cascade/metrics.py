@@ -25,14 +25,28 @@ def _as_stack(x):
     if x.ndim == 4 and x.shape[1] == 1: x = x[:, 0]
     return x
 
+# %% ../nbs/03_metrics.ipynb #0b2ad7b6
 def _binary(x, name:str):
     "Chunk `x` as a boolean array/tensor of shape `(n, pixels)`; refuses float masks holding anything but 0 and 1"
     is_float = x.is_floating_point() if isinstance(x, torch.Tensor) else np.issubdtype(x.dtype, np.floating)
     if is_float and not ((x == 0) | (x == 1)).all():
-        raise ValueError(f"`{name}` holds values other than 0 and 1: threshold probabilities before computing Dice/IoU")
+        raise ValueError(f"`{name}` holds values other than 0 and 1: "
+                         "threshold probabilities before computing Dice/IoU")
     return (x != 0).reshape(len(x), -1)
 
-def _np(x): return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+# %% ../nbs/03_metrics.ipynb #f957da37
+def _np(x):
+    "`x` as a NumPy array (a tensor is detached and moved to the CPU)"
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+# %% ../nbs/03_metrics.ipynb #07bb0888
+def _count(p, t, step:int) -> np.ndarray:
+    "The `(3, N)` counts of same-shape stacks `p` and `t` (both NumPy or both torch), `step` images at a time"
+    out = np.zeros((3, len(p)), np.int64)
+    for i in range(0, len(p), step):
+        pc,tc = _binary(p[i:i+step], 'preds'), _binary(t[i:i+step], 'targs')
+        for j,o in enumerate(((pc & tc).sum(1), pc.sum(1), tc.sum(1))): out[j, i:i+step] = _np(o)
+    return out
 
 # %% ../nbs/03_metrics.ipynb #b26dcf2c
 def mask_sums(preds, # predicted masks `(N,H,W)` or `(N,1,H,W)`: bool, 0/1, or integers where non-zero is foreground
@@ -42,18 +56,11 @@ def mask_sums(preds, # predicted masks `(N,H,W)` or `(N,1,H,W)`: bool, 0/1, or i
     "Per-image intersection, predicted area and target area of binary masks, counted in chunks"
     p,t = _as_stack(preds), _as_stack(targs)
     if p.ndim != 3 or tuple(p.shape) != tuple(t.shape):
-        raise ValueError(f"preds and targs must both be (N,H,W) or (N,1,H,W) masks of the same size; got preds {tuple(np.shape(preds))} and targs {tuple(np.shape(targs))}")
+        raise ValueError("preds and targs must both be (N,H,W) or (N,1,H,W) masks of the same size; "
+                         f"got preds {tuple(np.shape(preds))} and targs {tuple(np.shape(targs))}")
     on_cuda = [isinstance(o, torch.Tensor) and o.is_cuda for o in (p,t)]
     if not all(on_cuda): p,t = _np(p),_np(t)  # NumPy counts CPU masks ~15x faster than torch
-    return _count(p, t, max(1, chunk_pixels // max(1, p.shape[1]*p.shape[2])))
-
-def _count(p, t, step:int) -> np.ndarray:
-    "The `(3, N)` counts of same-shape stacks `p` and `t` (both NumPy or both torch), `step` images at a time"
-    out = np.zeros((3, len(p)), np.int64)
-    for i in range(0, len(p), step):
-        pc,tc = _binary(p[i:i+step], 'preds'), _binary(t[i:i+step], 'targs')
-        for j,o in enumerate(((pc & tc).sum(1), pc.sum(1), tc.sum(1))): out[j, i:i+step] = _np(o)
-    return out
+    return _count(p, t, step=max(1, chunk_pixels // max(1, p.shape[1]*p.shape[2])))
 
 # %% ../nbs/03_metrics.ipynb #392430f7
 def dice_from_sums(inter, parea, tarea):
@@ -61,6 +68,7 @@ def dice_from_sums(inter, parea, tarea):
     inter,den = np.asarray(inter, np.float64), np.asarray(parea, np.float64) + np.asarray(tarea, np.float64)
     return np.where(den > 0, 2*inter / np.where(den > 0, den, 1), 1.)
 
+# %% ../nbs/03_metrics.ipynb #14ce9662
 def iou_from_sums(inter, parea, tarea):
     "IoU `inter/(parea+tarea-inter)` elementwise (NumPy), 1 where both areas are 0"
     inter = np.asarray(inter, np.float64)
@@ -72,10 +80,12 @@ def dice_per_image(preds, targs) -> np.ndarray:
     "Dice of each image of `preds` vs `targs` (`(N,H,W)` or `(N,1,H,W)` masks): empty/empty = 1, empty vs non-empty = 0"
     return dice_from_sums(*mask_sums(preds, targs))
 
+# %% ../nbs/03_metrics.ipynb #efa96bf8
 def iou_per_image(preds, targs) -> np.ndarray:
     "IoU (Jaccard) of each image of `preds` vs `targs`, with the same empty-image rules as `dice_per_image`"
     return iou_from_sums(*mask_sums(preds, targs))
 
+# %% ../nbs/03_metrics.ipynb #97239948
 def kaggle_dice(preds, targs) -> float:
     "The SIIM-ACR competition metric: the mean over images of `dice_per_image(preds, targs)`"
     d = dice_per_image(preds, targs)
@@ -88,6 +98,7 @@ def dice(preds, targs) -> float:
     i,p,t = mask_sums(preds, targs).sum(1)
     return float(dice_from_sums(i, p, t))
 
+# %% ../nbs/03_metrics.ipynb #1ea6448c
 def iou(preds, targs) -> float:
     "Pooled IoU (Jaccard) over all pixels of all images of `preds` vs `targs`; 1 when both are entirely empty"
     i,p,t = mask_sums(preds, targs).sum(1)
@@ -97,61 +108,70 @@ def iou(preds, targs) -> float:
 def _labels(preds, targs, thresh:float|None=0.5):
     "Flat NumPy `(preds, targs)`: `preds` thresholded (`> thresh`) unless `thresh` is None, `targs` as 0/1 ints"
     p,t = _np(preds).reshape(-1), _np(targs).reshape(-1)
-    if p.shape != t.shape: raise ValueError(f"preds and targs hold different numbers of items: {np.shape(preds)} vs {np.shape(targs)}")
+    if p.shape != t.shape:
+        raise ValueError(f"preds and targs hold different numbers of items: {np.shape(preds)} vs {np.shape(targs)}")
     if thresh is not None: p = (p > thresh).astype(np.int64)
     return p, (t > 0.5).astype(np.int64)
 
+# %% ../nbs/03_metrics.ipynb #94bbf33c
 def confusion(preds, targs, thresh:float=0.5) -> np.ndarray:
     "2×2 confusion matrix `[[TN, FP], [FN, TP]]` of probabilities `preds` thresholded at `thresh` vs 0/1 `targs`"
-    return skm.confusion_matrix(*_labels(preds, targs, thresh)[::-1], labels=[0, 1])
+    return skm.confusion_matrix(*_labels(preds, targs, thresh=thresh)[::-1], labels=[0, 1])
 
 # %% ../nbs/03_metrics.ipynb #eb332769
 def precision(preds, targs, thresh:float=0.5, zero_division:float=0.) -> float:
     "Precision TP/(TP+FP) of `preds` thresholded at `thresh`; `zero_division` when nothing is predicted positive"
-    return float(skm.precision_score(*_labels(preds, targs, thresh)[::-1], zero_division=zero_division))
+    return float(skm.precision_score(*_labels(preds, targs, thresh=thresh)[::-1], zero_division=zero_division))
 
+# %% ../nbs/03_metrics.ipynb #04522bb2
 def recall(preds, targs, thresh:float=0.5, zero_division:float=0.) -> float:
-    "Recall (sensitivity) TP/(TP+FN) of `preds` thresholded at `thresh`; `zero_division` when there is no positive target"
-    return float(skm.recall_score(*_labels(preds, targs, thresh)[::-1], zero_division=zero_division))
+    "Recall (sensitivity) TP/(TP+FN) of `preds` thresholded at `thresh`; `zero_division` without a positive target"
+    return float(skm.recall_score(*_labels(preds, targs, thresh=thresh)[::-1], zero_division=zero_division))
 
+# %% ../nbs/03_metrics.ipynb #9816aacd
 def fbeta(preds, targs, beta:float=1., thresh:float=0.5, zero_division:float=0.) -> float:
-    "F-beta score of `preds` thresholded at `thresh` (`beta`=2 weighs recall 4× precision); `zero_division` when TP+FP+FN = 0"
-    return float(skm.fbeta_score(*_labels(preds, targs, thresh)[::-1], beta=beta, zero_division=zero_division))
+    "F-beta of `preds` thresholded at `thresh` (`beta`=2 weighs recall 4× precision); `zero_division` if TP+FP+FN=0"
+    p,t = _labels(preds, targs, thresh=thresh)
+    return float(skm.fbeta_score(t, p, beta=beta, zero_division=zero_division))
 
+# %% ../nbs/03_metrics.ipynb #9532bc51
 def f1(preds, targs, thresh:float=0.5, zero_division:float=0.) -> float:
     "F1 score of `preds` thresholded at `thresh`: `fbeta` with `beta`=1"
-    return fbeta(preds, targs, 1., thresh, zero_division)
+    return fbeta(preds, targs, beta=1., thresh=thresh, zero_division=zero_division)
 
 # %% ../nbs/03_metrics.ipynb #37fa0aec
 def mcc(preds, targs, thresh:float=0.5) -> float:
     "Matthews correlation coefficient of `preds` thresholded at `thresh`; 0 when either side holds a single class"
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # sklearn warns (then returns 0) on a single class
-        return float(skm.matthews_corrcoef(*_labels(preds, targs, thresh)[::-1]))
+        return float(skm.matthews_corrcoef(*_labels(preds, targs, thresh=thresh)[::-1]))
 
+# %% ../nbs/03_metrics.ipynb #62b4df2f
 def roc_auc(preds, targs) -> float:
     "Area under the ROC curve of probabilities `preds` vs 0/1 `targs`; `nan` when `targs` holds a single class"
-    p,t = _labels(preds, targs, None)
+    p,t = _labels(preds, targs, thresh=None)
     if len(np.unique(t)) < 2: return float('nan')
     return float(skm.roc_auc_score(t, p))
 
 # %% ../nbs/03_metrics.ipynb #4f7e6d66
 def _seg_probs(pred, sigmoid:bool=True):
-    "Foreground probabilities `(N,H,W)` from segmentation logits `(N,H,W)`/`(N,1,H,W)` (sigmoid) or `(N,2,H,W)` (softmax)"
+    "Foreground probabilities `(N,H,W)` from segmentation logits `(N,H,W)`/`(N,1,H,W)` (sigmoid), `(N,2,H,W)` (softmax)"
     if pred.ndim == 4 and pred.shape[1] == 2: return pred.float().softmax(1)[:, 1]
     if pred.ndim == 4 and pred.shape[1] == 1: pred = pred[:, 0]
-    if pred.ndim != 3: raise ValueError(f"segmentation logits must be (N,H,W), (N,1,H,W) or (N,2,H,W); got {tuple(pred.shape)}")
+    if pred.ndim != 3:
+        raise ValueError(f"segmentation logits must be (N,H,W), (N,1,H,W) or (N,2,H,W); got {tuple(pred.shape)}")
     return pred.float().sigmoid() if sigmoid else pred
 
+# %% ../nbs/03_metrics.ipynb #15f8a305
 class MaskMetric(Metric):
-    "Base of metrics that accumulate per-image counts of `_seg_probs(learn.pred) > thresh` vs `learn.y` over the validation set"
+    "Base of metrics accumulating per-image counts of `_seg_probs(learn.pred) > thresh` vs `learn.y` over validation"
     _name = 'mask_metric'
     def __init__(self, thresh:float=0.5, # a pixel is foreground when its probability is strictly above this
-                 sigmoid:bool=True # apply a sigmoid to a single-channel `learn.pred` (False: it already holds probabilities)
+                 sigmoid:bool=True # apply a sigmoid to a single-channel `learn.pred` (False: already probabilities)
                 ): self.thresh,self.sigmoid = thresh,sigmoid
     def reset(self): self.sums = []
     def accumulate(self, learn):
-        pred = _seg_probs(learn.pred.detach(), self.sigmoid) > self.thresh
+        pred = _seg_probs(learn.pred.detach(), sigmoid=self.sigmoid) > self.thresh
         self.sums.append(mask_sums(pred, learn.y.detach()))
     @property
     def value(self): return self.from_sums(np.concatenate(self.sums, 1)) if self.sums else None
@@ -161,15 +181,17 @@ class MaskMetric(Metric):
 
 # %% ../nbs/03_metrics.ipynb #936bd50b
 class KaggleDice(MaskMetric):
-    "The competition metric during training: mean per-image Dice (empty/empty = 1) of `learn.pred > thresh` vs `learn.y`"
+    "The competition metric in training: mean per-image Dice (empty/empty = 1) of `learn.pred > thresh` vs `learn.y`"
     _name = 'kaggle_dice'
     def from_sums(self, sums): return float(dice_from_sums(*sums).mean())
 
+# %% ../nbs/03_metrics.ipynb #f0e073e3
 class PooledDice(MaskMetric):
     "Pooled Dice over all pixels of the validation set of `learn.pred > thresh` vs `learn.y`; 1 when all empty"
     _name = 'pooled_dice'
     def from_sums(self, sums): return float(dice_from_sums(*sums.sum(1)))
 
+# %% ../nbs/03_metrics.ipynb #b5be2ce6
 class PooledIoU(MaskMetric):
     "Pooled IoU (Jaccard) over all pixels of the validation set of `learn.pred > thresh` vs `learn.y`; 1 when all empty"
     _name = 'pooled_iou'
@@ -177,17 +199,22 @@ class PooledIoU(MaskMetric):
 
 # %% ../nbs/03_metrics.ipynb #100c9a65
 def _cls_metric(func, name:str, n_out:int=1, **kwargs) -> AccumMetric:
-    "`func(probs, targs, **kwargs)` as an `AccumMetric` on the positive-class probability of a 1-logit (sigmoid) or 2-logit (softmax) head"
-    if n_out not in (1, 2): raise ValueError(f"n_out must be 1 (one logit, sigmoid) or 2 (two logits, softmax); got {n_out}")
+    "`func(probs, targs, **kwargs)` as an `AccumMetric` on the positive probability of a 1-logit or 2-logit head"
+    if n_out not in (1, 2):
+        raise ValueError(f"n_out must be 1 (one logit, sigmoid) or 2 (two logits, softmax); got {n_out}")
     act = ActivationType.Sigmoid if n_out == 1 else ActivationType.BinarySoftmax
-    return AccumMetric(partial(func, **kwargs), dim_argmax=None if n_out == 1 else -1, activation=act, to_np=True, name=name)
+    return AccumMetric(partial(func, **kwargs), dim_argmax=None if n_out == 1 else -1, activation=act,
+                       to_np=True, name=name)
 
+# %% ../nbs/03_metrics.ipynb #de528e31
 def cls_metrics(thresh:float=0.5, # an image is called positive when its probability is strictly above this
                 n_out:int=1, # 1: a single logit (sigmoid); 2: two logits (softmax, positive = class 1)
                 f2:bool=False # also report F2 (recall-weighted)
                ) -> list: # F1, MCC, ROC AUC, precision, recall (and F2) `AccumMetric`s
     "Classifier metrics for `Learner(metrics=...)` that work with a single-logit sigmoid head and float targets"
-    ms = [_cls_metric(f1, 'f1', n_out, thresh=thresh), _cls_metric(mcc, 'mcc', n_out, thresh=thresh),
-          _cls_metric(roc_auc, 'roc_auc', n_out), _cls_metric(precision, 'precision', n_out, thresh=thresh),
-          _cls_metric(recall, 'recall', n_out, thresh=thresh)]
-    return ms + ([_cls_metric(fbeta, 'f2', n_out, beta=2., thresh=thresh)] if f2 else [])
+    ms = [_cls_metric(f1, name='f1', n_out=n_out, thresh=thresh),
+          _cls_metric(mcc, name='mcc', n_out=n_out, thresh=thresh),
+          _cls_metric(roc_auc, name='roc_auc', n_out=n_out),
+          _cls_metric(precision, name='precision', n_out=n_out, thresh=thresh),
+          _cls_metric(recall, name='recall', n_out=n_out, thresh=thresh)]
+    return ms + ([_cls_metric(fbeta, name='f2', n_out=n_out, beta=2., thresh=thresh)] if f2 else [])

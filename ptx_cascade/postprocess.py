@@ -11,7 +11,8 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 import warnings
 from scipy import ndimage
-with warnings.catch_warnings():   # fastai 2.8 (imported by `metrics`) calls `torch.jit.script`, which torch >= 2.10 deprecates
+# fastai 2.8 (imported by `metrics`) calls `torch.jit.script`, which torch >= 2.10 deprecates
+with warnings.catch_warnings():
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
     from ptx_cascade.metrics import kaggle_dice, _np, _as_stack   # the metrics' tensor/array helpers
 from .core import PtxError
@@ -28,20 +29,25 @@ class PostprocessError(PtxError):
 def _stack(x, name:str) -> np.ndarray:
     "`x` as a NumPy `(N,H,W)` stack; a channel axis of size 1 is dropped"
     a = _np(_as_stack(x))   # drops a channel axis of size 1, as the metrics do
-    if a.ndim != 3: raise PostprocessError(f"`{name}` must be (N,H,W) or (N,1,H,W), got shape {tuple(a.shape)}; add a batch axis with x[None] for one image")
+    if a.ndim != 3:
+        raise PostprocessError(f"`{name}` must be (N,H,W) or (N,1,H,W), got shape {tuple(a.shape)}; "
+                               "add a batch axis with x[None] for one image")
     return a
 
 # %% ../nbs/11_postprocess.ipynb #6ed17def
 def probs_to_masks(probs, # probabilities `(N,H,W)` or `(N,1,H,W)`, NumPy or torch
                    thresh:float=0.5) -> np.ndarray:
     "Boolean masks `(N,H,W)` of the pixels of `probs` strictly above `thresh`"
-    return _stack(probs, 'probs') > thresh
+    return _stack(probs, name='probs') > thresh
 
+# %% ../nbs/11_postprocess.ipynb #ff1619f5
 def argmax_masks(out # two-channel `(N,2,H,W)` output (logits or probabilities); channel 1 is pneumothorax
                 ) -> np.ndarray:
     "Boolean masks `(N,H,W)` of the pixels where channel 1 of `out` wins the argmax (ties go to background)"
     a = _np(out)
-    if a.ndim != 4 or a.shape[1] != 2: raise PostprocessError(f"argmax_masks needs a two-channel (N,2,H,W) output, got shape {tuple(a.shape)}; use probs_to_masks for one channel")
+    if a.ndim != 4 or a.shape[1] != 2:
+        raise PostprocessError(f"argmax_masks needs a two-channel (N,2,H,W) output, got shape {tuple(a.shape)}; "
+                               "use probs_to_masks for one channel")
     return a.argmax(1) == 1
 
 # %% ../nbs/11_postprocess.ipynb #b52bc3fc
@@ -50,17 +56,17 @@ def scaled_area(area:float, shape:tuple, native:int=1024) -> float:
     h,w = shape[-2:]
     return area * (h*w) / (native*native)
 
+# %% ../nbs/11_postprocess.ipynb #0160c617
 _STRUCT8 = np.zeros((3,3,3), bool); _STRUCT8[1] = True   # 8-connected within an image, nothing across images
 
-# %% ../nbs/11_postprocess.ipynb #0160c617
 def remove_small(masks, # masks `(N,H,W)` or `(N,1,H,W)`: bool, 0/1, or non-zero = foreground
                  min_area:float, # smallest component kept, in pixels at `native`² (0 keeps everything)
                  native:int=1024, # resolution at which `min_area` is given
                  chunk:int=16 # images labelled at once (bounds the int32 label memory)
                 ) -> np.ndarray:
     "Boolean masks `(N,H,W)` without the 8-connected components of fewer than `scaled_area(min_area)` pixels"
-    m = _stack(masks, 'masks') != 0
-    thr = scaled_area(min_area, m.shape, native)
+    m = _stack(masks, name='masks') != 0
+    thr = scaled_area(min_area, m.shape, native=native)
     if thr <= 0: return m
     out = np.empty_like(m)
     for i in range(0, len(m), chunk):
@@ -77,11 +83,11 @@ def triplet(probs, # probabilities `(N,H,W)` or `(N,1,H,W)`
             bottom:float=0.4, # threshold of the mask kept on positive images
             min_area:float=0, # then drop components smaller than this (at `native`²)
             native:int=1024) -> np.ndarray:
-    "Boolean masks `(N,H,W)` by the 1st-place triplet rule: `> bottom` where at least `area` pixels are `> top`, else empty"
-    p = _stack(probs, 'probs')
-    pos = (p > top).reshape(len(p), -1).sum(1) >= scaled_area(area, p.shape, native)
+    "Boolean masks `(N,H,W)` by the 1st-place triplet rule: `> bottom` if `area` pixels or more are `> top`, else empty"
+    p = _stack(probs, name='probs')
+    pos = (p > top).reshape(len(p), -1).sum(1) >= scaled_area(area, p.shape, native=native)
     m = (p > bottom) & pos[:, None, None]
-    return remove_small(m, min_area, native)
+    return remove_small(m, min_area=min_area, native=native)
 
 # %% ../nbs/11_postprocess.ipynb #c41e20fd
 def upscale_probs(probs, # probabilities `(N,H,W)` or `(N,C,H,W)`, NumPy or torch
@@ -91,7 +97,8 @@ def upscale_probs(probs, # probabilities `(N,H,W)` or `(N,C,H,W)`, NumPy or torc
     "Bilinearly resize `probs` to `size`, `chunk` images at a time"
     is_t = isinstance(probs, torch.Tensor)
     t = probs if is_t else torch.as_tensor(np.asarray(probs))
-    if t.ndim not in (3, 4): raise PostprocessError(f"`probs` must be (N,H,W) or (N,C,H,W), got shape {tuple(t.shape)}")
+    if t.ndim not in (3, 4):
+        raise PostprocessError(f"`probs` must be (N,H,W) or (N,C,H,W), got shape {tuple(t.shape)}")
     x = (t[:, None] if t.ndim == 3 else t).float()
     size = (size, size) if isinstance(size, int) else tuple(size)
     out = torch.cat([F.interpolate(x[i:i+chunk], size=size, mode='bilinear', align_corners=False)
@@ -100,11 +107,14 @@ def upscale_probs(probs, # probabilities `(N,H,W)` or `(N,C,H,W)`, NumPy or torc
     return out if is_t else out.numpy()
 
 # %% ../nbs/11_postprocess.ipynb #9d278b31
-def _hflip(x): return x.flip(-1) if isinstance(x, torch.Tensor) else np.flip(x, -1)
+def _hflip(x):
+    "`x` (NumPy or torch) flipped left to right, along its last axis"
+    return x.flip(-1) if isinstance(x, torch.Tensor) else np.flip(x, -1)
 
+# %% ../nbs/11_postprocess.ipynb #ed9ef7d4
 def flip_tta(predict, # function from a batch `x` to predictions: masks/probabilities `(N,...,H,W)` or labels
              x, # input batch `(N,C,H,W)`, NumPy or torch
-             mask:bool=True # outputs are masks, so flip the prediction on the flipped image back (False for a classifier)
+             mask:bool=True # outputs are masks: flip the prediction on the flipped image back (False: a classifier)
             ):
     "Average of `predict(x)` and the prediction on the horizontally flipped `x`, flipped back when `mask`"
     p1, p2 = predict(x), predict(_hflip(x))
@@ -117,8 +127,8 @@ def threshold_search(probs, # probabilities `(N,H,W)` or `(N,1,H,W)`
                      min_area:float=0, # components under this (at `native`²) are dropped after thresholding
                      native:int=1024) -> pd.DataFrame:
     "DataFrame of `kaggle_dice` for each threshold in `threshs` (columns `thresh`, `kaggle_dice`)"
-    p, t = _stack(probs, 'probs'), _stack(targs, 'targs')
-    scores = [kaggle_dice(remove_small(p > th, min_area, native), t) for th in threshs]
+    p, t = _stack(probs, name='probs'), _stack(targs, name='targs')
+    scores = [kaggle_dice(remove_small(p > th, min_area=min_area, native=native), t) for th in threshs]
     return pd.DataFrame({'thresh': np.asarray(threshs, float), 'kaggle_dice': scores})
 
 # %% ../nbs/11_postprocess.ipynb #b2f90266

@@ -30,8 +30,11 @@ def _rle_values(rle) -> np.ndarray|None:
     try: vals = np.array(toks, dtype=np.int64)
     except (ValueError, OverflowError):
         i,tok = next((i,t) for i,t in enumerate(toks) if not t.lstrip('+-').isdigit() or abs(int(t)) >= 2**62)
-        raise RLEError(f"token {i} ({tok!r}) is not an integer; an RLE is whitespace-separated integers 'start length start length ...'") from None
-    if len(vals) % 2: raise RLEError(f"odd number of values ({len(vals)}): an RLE is 'start length' pairs; the last start ({toks[-1]!r}) has no length")
+        raise RLEError(f"token {i} ({tok!r}) is not an integer; "
+                       "an RLE is whitespace-separated integers 'start length start length ...'") from None
+    if len(vals) % 2:
+        raise RLEError(f"odd number of values ({len(vals)}): an RLE is 'start length' pairs; "
+                       f"the last start ({toks[-1]!r}) has no length")
     return vals
 
 # %% ../nbs/01_rle.ipynb #00c489bb
@@ -43,12 +46,15 @@ def rle_runs(rle, n_pixels:int) -> tuple[np.ndarray,np.ndarray]:
     if (bad := np.flatnonzero(lens <= 0)).size:
         i = bad[0]; raise RLEError(f"run {i} (token {2*i+1}) has length {lens[i]}: lengths must be positive")
     if (bad := np.flatnonzero(rel < 0)).size:
-        i = bad[0]; raise RLEError(f"run {i} (token {2*i}) has a negative start {rel[i]}: starts are offsets from the end of the previous run")
+        i = bad[0]
+        raise RLEError(f"run {i} (token {2*i}) has a negative start {rel[i]}: "
+                       "starts are offsets from the end of the previous run")
     ends = np.cumsum(rel + lens)   # each start counts from the end of the previous run
     starts = ends - lens
     if ends[-1] > n_pixels:
         i = int(np.argmax(ends > n_pixels))
-        raise RLEError(f"run {i} (token {2*i}) covers pixels {starts[i]}..{ends[i]-1}, past the end of an image of {n_pixels} pixels: wrong `shape`, or absolute instead of relative starts?")
+        raise RLEError(f"run {i} (token {2*i}) covers pixels {starts[i]}..{ends[i]-1}, past the end of an image of "
+                       f"{n_pixels} pixels: wrong `shape`, or absolute instead of relative starts?")
     return starts, ends
 
 # %% ../nbs/01_rle.ipynb #12c1263b
@@ -58,7 +64,7 @@ def rle_decode(rle:str, # one RLE string; `'-1'`, `' -1'`, `''` or `None` mean e
     "Decode one SIIM run-length encoding into a 0/1 uint8 mask"
     h,w = shape
     out = np.zeros(shape, np.uint8)
-    starts, ends = rle_runs(rle, h*w)
+    starts, ends = rle_runs(rle, n_pixels=h*w)
     for s,e in zip(starts.tolist(), (ends - 1).tolist()):
         (c0,r0),(c1,r1) = divmod(s, h), divmod(e, h)  # column-major: pixel k is (k % h, k // h)
         if c0 == c1: out[r0:r1+1, c0] = 1
@@ -73,7 +79,8 @@ def _as_binary(mask) -> np.ndarray:
     if m.dtype.kind == 'f':
         hi = m.max(initial=0)
         if hi not in (0, 1, 255) or not ((m == 0) | (m == hi)).all():
-            raise RLEError("a float mask must hold only 0 and 1 (or 0 and 255); threshold probabilities before encoding")
+            raise RLEError("a float mask must hold only 0 and 1 (or 0 and 255); "
+                           "threshold probabilities before encoding")
         return m != 0
     if m.dtype.kind not in 'biu': raise RLEError(f"a mask must be bool, integer or binary float, got dtype {m.dtype}")
     return m
@@ -110,7 +117,7 @@ def rles_to_mask(rles, # the RLE strings of one image (one per region), or a sin
     if isinstance(rles, str) or rles is None: rles = [rles]
     out = np.zeros(shape, np.uint8)
     for i,r in enumerate(rles):
-        try: out |= rle_decode(r, shape)
+        try: out |= rle_decode(r, shape=shape)
         except RLEError as e: raise RLEError(f"row {i} of {len(rles)}: {e}") from None
     return out
 
@@ -122,7 +129,8 @@ def read_rle_csv(fn) -> pd.DataFrame:
     df = pd.read_csv(fn, dtype=str, keep_default_na=False, skipinitialspace=True)
     df.columns = [c.strip() for c in df.columns]  # the real header is 'ImageId, EncodedPixels'
     if missing := {'ImageId', 'EncodedPixels'} - set(df.columns):
-        raise RLEError(f"{fn}: missing column(s) {sorted(missing)}; found {list(df.columns)}. Expected the SIIM header 'ImageId,EncodedPixels'")
+        raise RLEError(f"{fn}: missing column(s) {sorted(missing)}; found {list(df.columns)}. "
+                       "Expected the SIIM header 'ImageId,EncodedPixels'")
     df['ImageId'] = df['ImageId'].str.strip()
     df['EncodedPixels'] = df['EncodedPixels'].str.strip().replace('', '-1')
     return df[['ImageId', 'EncodedPixels']]

@@ -6,7 +6,7 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/synth.html.md"""
 
 # %% ../nbs/04_synth.ipynb #0c8a1afa
 from __future__ import annotations
-import os, shutil, uuid, warnings
+import shutil, uuid, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -17,14 +17,17 @@ from fastcore.parallel import parallel
 from pydicom.uid import generate_uid
 from .dicom import write_jpeg_dicom
 from .rle import rle_encode
-from .core import PtxError
+from .core import PtxError, atomic_write, write_text
 
 # %% auto #0
 __all__ = ['SynthError', 'synth_chest', 'make_synth_siim']
 
 # %% ../nbs/04_synth.ipynb #4dd8a48c
-def _sig(z): return 0.5*(1 + np.tanh(z))   # a smooth 0..1 step
+def _sig(z):
+    "A smooth step from 0 to 1 around `z` = 0"
+    return 0.5*(1 + np.tanh(z))
 
+# %% ../nbs/04_synth.ipynb #ab28d1cd
 def _grid(R:int, p:dict):
     "Anatomical coordinates `(x, y)` of every pixel of an `R`×`R` image posed by `p`"
     c = (np.arange(R, dtype=np.float32) + 0.5)*2/R - 1
@@ -32,6 +35,7 @@ def _grid(R:int, p:dict):
     ca, sa = np.cos(p['rot']), np.sin(p['rot'])
     return (ca*X + sa*Y)/p['scale'], (-sa*X + ca*Y)/p['scale']
 
+# %% ../nbs/04_synth.ipynb #a8aa58c6
 def _to_px(x, y, R:int, p:dict):
     "Pixel coordinates `(row, col)` of anatomical points `(x, y)` (the inverse of `_grid`)"
     ca, sa = np.cos(p['rot']), np.sin(p['rot'])
@@ -44,8 +48,9 @@ def _patient(rng) -> dict:
     ap = bool(rng.random() < 0.4)
     return dict(ap=ap, sex='F' if rng.random() < 0.45 else 'M', age=int(np.clip(rng.normal(52, 17), 12, 90)),
                 width=rng.uniform(0.84, 1.0), rot=rng.normal(0, 2.5)*np.pi/180, scale=rng.uniform(0.88, 1.05),
-                shift=rng.normal(0, 0.025, 2), lung_h=rng.uniform(0.92, 1.06) - 0.05*ap, heart=rng.uniform(0.9, 1.12) + 0.1*ap,
-                gamma=rng.uniform(0.8, 1.3), lo=rng.uniform(0.0, 0.08), hi=rng.uniform(0.88, 1.02), tissue=rng.uniform(0.8, 1.2),
+                shift=rng.normal(0, 0.025, 2), lung_h=rng.uniform(0.92, 1.06) - 0.05*ap,
+                heart=rng.uniform(0.9, 1.12) + 0.1*ap, gamma=rng.uniform(0.8, 1.3), lo=rng.uniform(0.0, 0.08),
+                hi=rng.uniform(0.88, 1.02), tissue=rng.uniform(0.8, 1.2),
                 air=rng.uniform(0.36, 0.46), noise=rng.uniform(0.006, 0.018), ribs=rng.uniform(0.7, 1.3),
                 scapula=rng.random(2) < (0.85 if ap else 0.5), fold=int(rng.integers(2)) if rng.random() < 0.35 else -1,
                 bubble=bool(rng.random() < 0.6), marker=bool(rng.random() < 0.5))
@@ -58,11 +63,16 @@ def _lung(ax, y, p, right:bool):
     cx, yc, b = _LCX*p['width'], -0.04*right, 0.7*p['lung_h']
     a = 0.34*(1 + 0.15*(y - yc)/b)*p['width']
     f = 1 - np.abs((ax - cx)/a)**2.4 - np.abs((y - yc)/b)**2.2
-    dome = 0.62*p['lung_h'] - 0.05*right - 0.17*np.clip(1 - ((ax - cx)/0.42)**2, 0, 1)  # the right dome sits higher (liver)
+    # the right dome sits higher (liver)
+    dome = 0.62*p['lung_h'] - 0.05*right - 0.17*np.clip(1 - ((ax - cx)/0.42)**2, 0, 1)
     return np.minimum(f, (dome - y)*4)
 
-def _heart(x, y, p): return 1 - ((x - 0.09)/(0.28*p['heart']))**2 - ((y - 0.4)/0.3)**2
+# %% ../nbs/04_synth.ipynb #0073cc5c
+def _heart(x, y, p):
+    "Signed inside-ness of the heart, an ellipse left of the midline whose size is the film's `p['heart']`"
+    return 1 - ((x - 0.09)/(0.28*p['heart']))**2 - ((y - 0.4)/0.3)**2
 
+# %% ../nbs/04_synth.ipynb #fd39720c
 def _mediastinum(x, y):
     "Signed inside-ness of the mediastinum, widening at the hila, with the aortic knob on the patient's left"
     w = 0.1 + 0.05*_sig((y + 0.1)/0.1)
@@ -83,6 +93,7 @@ def _rib_band(d, th):
     "A bone of thickness `th` at distance `d` from its axis, with a brighter cortex at its edges"
     return _sig((th/2 - np.abs(d))/0.005)*(0.55 + 0.45*np.exp(-((np.abs(d) - th/2 + 0.007)/0.006)**2))
 
+# %% ../nbs/04_synth.ipynb #43dd2684
 def _ribs(ax, y, p):
     "Density of the posterior and anterior ribs of one side"
     t = np.clip((ax - 0.05)/(0.82*p['width']), 0, 1)
@@ -95,17 +106,28 @@ def _ribs(ax, y, p):
     ant = _rib_band((qa - ka)*sp, 0.065)*((ka >= 1) & (ka <= 6))*_sig((t - 0.35)/0.08)
     return p['ribs']*(0.085*post + 0.04*ant)
 
+# %% ../nbs/04_synth.ipynb #53236a0f
 def _clavicle(ax, y, p):
     "Density of one clavicle: an S-shaped bone from the sternum up to the shoulder"
     t = (ax - 0.07)/0.58
     yc = -0.72 - 0.06*p['ap'] - (0.12 - 0.07*p['ap'])*t + 0.035*np.sin(2*np.pi*t)   # AP: higher and more horizontal
     return 0.13*_rib_band(y - yc, 0.065)*_sig(t/0.03)*_sig((1 - t)/0.04)
 
+# %% ../nbs/04_synth.ipynb #3747fcaa
 def _spine(x, y):
     "Density of the thoracic spine: a column with brighter vertebral end plates"
     return 0.04*_sig((0.06 - np.abs(x))/0.008)*(0.7 + 0.3*np.cos(np.pi*(y + 1)/0.115)**8)
 
 # %% ../nbs/04_synth.ipynb #edeeafe2
+def _splat(x0, y0, x1, y1, n:int, R:int, p:dict) -> np.ndarray:
+    "Points per pixel of `n` points along each segment `(x0, y0)`-`(x1, y1)` (anatomical), on an `R`×`R` grid posed `p`"
+    tt = np.linspace(0, 1, n)[:, None]
+    r, c = _to_px(x0 + (x1 - x0)*tt, y0 + (y1 - y0)*tt, R=R, p=p)
+    r, c = np.round(r).astype(int).ravel(), np.round(c).astype(int).ravel()
+    ok = (r >= 0) & (r < R) & (c >= 0) & (c < R)
+    return np.bincount(r[ok]*R + c[ok], minlength=R*R).reshape(R, R).astype(np.float32)
+
+# %% ../nbs/04_synth.ipynb #ec150fd7
 def _vessels(rng, R:int, p:dict) -> np.ndarray:
     "Density of branching vessel trees grown from both hila (before cutting to the lungs)"
     out = np.zeros((R, R), np.float32)
@@ -116,13 +138,10 @@ def _vessels(rng, R:int, p:dict) -> np.ndarray:
         L, w = rng.uniform(0.08, 0.14, n0), 1.0
         for g in range(6):
             x1, y1 = x0 + s*np.cos(th)*L, y0 - np.sin(th)*L
-            tt = np.linspace(0, 1, max(2, int(L.max()*R*0.6)))[:, None]
-            r, c = _to_px(x0 + (x1 - x0)*tt, y0 + (y1 - y0)*tt, R, p)
-            r, c = np.round(r).astype(int).ravel(), np.round(c).astype(int).ravel()
-            ok = (r >= 0) & (r < R) & (c >= 0) & (c < R)
-            layer = np.bincount(r[ok]*R + c[ok], minlength=R*R).reshape(R, R).astype(np.float32)
+            n = max(2, int(L.max()*R*0.6))
+            layer = _splat(x0, y0, x1, y1, n=n, R=R, p=p)
             sig = max(0.7, 0.011*0.72**g*R/2*p['scale'])
-            out += w*ndimage.gaussian_filter(layer, sig)*sig/(tt.shape[0]/(L.mean()*R/2*p['scale']))
+            out += w*ndimage.gaussian_filter(layer, sig)*sig/(n/(L.mean()*R/2*p['scale']))
             x0, y0, nb = np.repeat(x1, 2), np.repeat(y1, 2), len(x1)
             th = np.repeat(th, 2) + np.tile([-1., 1.], nb)*rng.uniform(0.15, 0.5, 2*nb)
             L, w = np.repeat(L, 2)*rng.uniform(0.65, 0.9, 2*nb), w*0.78
@@ -136,6 +155,7 @@ def _scapula(ax, y, p, side:int):
     vert = _sig((y + 0.78)/0.03)*_sig((-0.02 - y)/0.06)
     return vert*(0.045*_sig((ax - xs)/0.006) + 0.03*np.exp(-((ax - xs)/0.006)**2))
 
+# %% ../nbs/04_synth.ipynb #8c7f5fc9
 def _fold(ax, y, p, rng):
     "Density of a skin fold: an edge across the lower lateral lung, tissue fading out on its lateral side"
     y0, x0 = rng.uniform(-0.1, 0.35), rng.uniform(0.5, 0.72)*p['width']
@@ -143,6 +163,7 @@ def _fold(ax, y, p, rng):
     d = ax - xf
     return 0.045*_sig(d/0.004)*np.exp(-np.clip(d, 0, None)/0.08)*_sig((0.35 - np.abs(y - y0))/0.06)
 
+# %% ../nbs/04_synth.ipynb #df5b9938
 def _extras(x, y, p, rng, R:int):
     "Density of breast shadows, the stomach bubble and a lead side marker"
     out = 0
@@ -152,7 +173,9 @@ def _extras(x, y, p, rng, R:int):
             out = out - rng.uniform(0.06, 0.16)*_sig((1 - ((x - 0.35)/0.14)**2 - ((y - 0.78*p['lung_h'])/0.08)**2)/0.4)
     if p['marker']:
         mx, my = rng.choice([-0.85, 0.78]), rng.uniform(-0.95, -0.75)
-        out = out + 0.6*(((np.abs(x - mx) < 0.008) & (np.abs(y - my - 0.03) < 0.035)) | ((np.abs(y - my - 0.06) < 0.008) & (x > mx - 0.008) & (x < mx + 0.045)))
+        stem = (np.abs(x - mx) < 0.008) & (np.abs(y - my - 0.03) < 0.035)
+        foot = (np.abs(y - my - 0.06) < 0.008) & (x > mx - 0.008) & (x < mx + 0.045)
+        out = out + 0.6*(stem | foot)   # an 'L'
     return out
 
 # %% ../nbs/04_synth.ipynb #9fdef96e
@@ -172,7 +195,8 @@ def _sample_ptx(rng, n:int, conspicuity:tuple=(0.2, 1.0)) -> list:
         kind = rng.choice(['apical', 'apicolateral', 'lateral', 'large'], p=[0.3, 0.35, 0.2, 0.15])
         if kind == 'large': phi0, w, D = rng.uniform(30, 70), rng.uniform(80, 110), rng.uniform(0.12, 0.24)
         else:
-            phi0 = dict(apical=rng.uniform(75, 105), apicolateral=rng.uniform(35, 75), lateral=rng.uniform(-25, 30))[kind]
+            phi0 = dict(apical=rng.uniform(75, 105), apicolateral=rng.uniform(35, 75),
+                        lateral=rng.uniform(-25, 30))[kind]
             w, D = rng.uniform(25, 60), float(np.exp(rng.uniform(np.log(0.02), np.log(0.15))))
         if any(r[0] == side and abs(r[1] - phi0) < r[2] + w + 8 for r in regs): continue
         regs.append((side, phi0, w, D, rng.uniform(*conspicuity)))   # how conspicuous: some are subtle
@@ -190,14 +214,17 @@ def _anatomy(rng, R:int, p:dict):
     x, y = _grid(R, p)
     heart, medi = _heart(x, y, p), _mediastinum(x, y)
     body = _body(x, y, p)
-    A = 0.02 + body*(0.46 + 0.24*p['tissue']) + 0.05*_sig(heart/0.05)*_sig((0.5*p['lung_h'] - y)/0.04) + 0.05*_sig(medi/0.01)
-    A += _spine(x, y) + _extras(x, y, p, rng, R)
-    lungs = [(_lung(ax, y, p, side == 0) > 0) & (heart < 0) & (medi < 0) for side, ax in ((0, -x), (1, x))]
-    bone = 0.4 + 0.6*ndimage.gaussian_filter((lungs[0] | lungs[1]).astype(np.float32), 0.04*R/2)  # bone shows best against air
+    A = (0.02 + body*(0.46 + 0.24*p['tissue']) + 0.05*_sig(heart/0.05)*_sig((0.5*p['lung_h'] - y)/0.04)
+         + 0.05*_sig(medi/0.01))
+    A += _spine(x, y) + _extras(x, y, p, rng=rng, R=R)
+    lungs = [(_lung(ax, y, p, right=side == 0) > 0) & (heart < 0) & (medi < 0) for side, ax in ((0, -x), (1, x))]
+    # bone shows best against air
+    bone = 0.4 + 0.6*ndimage.gaussian_filter((lungs[0] | lungs[1]).astype(np.float32), 0.04*R/2)
     for side in (0, 1):
         ax = -x if side == 0 else x
-        A += bone*(_ribs(ax, y, p)*(body > 0.3)*(np.abs(x) < 0.93*p['width']) + _clavicle(ax, y, p) + _scapula(ax, y, p, side))
-        if p['fold'] == side: A += _fold(ax, y, p, rng)
+        A += bone*(_ribs(ax, y, p)*(body > 0.3)*(np.abs(x) < 0.93*p['width']) + _clavicle(ax, y, p)
+                   + _scapula(ax, y, p, side=side))
+        if p['fold'] == side: A += _fold(ax, y, p, rng=rng)
     return A, lungs, x, y
 
 # %% ../nbs/04_synth.ipynb #edd82441
@@ -215,77 +242,99 @@ def _pneumothorax(regs:list, lungs:list, x, y, p:dict, px:float, min_depth:float
             label[reg] = regs.index(r) + 1
             dark += r[4]*reg
             sig = max(0.0035, 0.7*px)
-            line += r[4]*np.exp(-((dist - depth)/sig)**2)*lungs[side]*_sig((depth - 0.012)/0.004)*(dist > depth - 1.5*sig)
+            line += (r[4]*np.exp(-((dist - depth)/sig)**2)*lungs[side]*_sig((depth - 0.012)/0.004)
+                     *(dist > depth - 1.5*sig))
     return label, ndimage.gaussian_filter(dark, 0.7), np.minimum(line, 1)
 
 # %% ../nbs/04_synth.ipynb #22902734
 class SynthError(PtxError):
-    "A synthetic dataset that cannot be written where asked; the message names the path and the fix."
+    "A synthetic dataset that cannot be made as asked; the message names the setting or path and the fix"
 
 # %% ../nbs/04_synth.ipynb #c0n5p1c0
 def _check_conspicuity(c) -> tuple:
     "`c` as a `(lo, hi)` pair of floats with `0 < lo <= hi`, or a `SynthError` saying what is wrong"
     try: lo, hi = (float(v) for v in c)
-    except (TypeError, ValueError): raise SynthError(f"conspicuity must be a (lo, hi) pair of numbers, got {c!r}") from None
+    except (TypeError, ValueError):
+        raise SynthError(f"conspicuity must be a (lo, hi) pair of numbers, got {c!r}") from None
     if not 0 < lo <= hi: raise SynthError(f"conspicuity must satisfy 0 < lo <= hi, got {c!r}")
     return lo, hi
+
+# %% ../nbs/04_synth.ipynb #a989cfef
+def _expose(rng, A:np.ndarray, lungs:list, dark, line, p:dict, px:float) -> np.ndarray:
+    "The 0..1 film of attenuation `A`: lung air (darker where `dark`), markings (none there), `line`s, noise, exposure"
+    R = A.shape[0]
+    lung_soft = ndimage.gaussian_filter((lungs[0] | lungs[1]).astype(np.float32), 0.035/px)
+    A -= p['air']*lung_soft*(1 + 0.45*dark)   # no lung tissue: the air space is darker...
+    ves = _vessels(rng, R, p)*lung_soft*(1 - np.minimum(dark*2, 1))   # ...and has no markings
+    A += 0.1*ves + 0.13*line + 0.02*ndimage.gaussian_filter(rng.standard_normal((R, R), np.float32), 0.012/px)*lung_soft
+    A += p['noise']*ndimage.gaussian_filter(rng.standard_normal((R, R), np.float32), 0.7)
+    return np.clip((A - p['lo'])/(p['hi'] - p['lo']), 0, 1)**p['gamma']
+
+# %% ../nbs/04_synth.ipynb #0bf58e6f
+def _resize_labels(label:np.ndarray, n:int, size:int) -> np.ndarray:
+    "Label image `label` (regions 1..`n`) at `size`×`size`: each region resized as a soft mask, thresholded at ½"
+    if label.shape[0] == size: return label
+    big = np.zeros((size, size), np.uint8)
+    for k in range(1, n + 1): big[_resize((label == k).astype(np.float32), size) > 0.5] = k
+    return big
 
 # %% ../nbs/04_synth.ipynb #4c7b3715
 def synth_chest(rng, # a `np.random.Generator` or a seed
                 size:int=1024, # output height and width in pixels
                 n_ptx:int=0, # number of pneumothorax regions (0: a normal film)
                 res:int|None=None, # internal resolution, `min(size, 512)` by default
-                conspicuity:tuple=(0.2, 1.0) # range of each region's conspicuity (scales its darkening and pleural line)
+                conspicuity:tuple=(0.2, 1.0) # range of each region's conspicuity (scales darkening and pleural line)
                ) -> tuple[np.ndarray, np.ndarray, dict]:
-    "One synthetic chest film: uint8 image, uint8 label mask (0 background, `k` the `k`th region) and the film's parameters"
+    "One synthetic chest film: uint8 image, uint8 labels (0 background, `k` the `k`th region), the film's parameters"
     rng = np.random.default_rng(rng)
     R = res or min(size, 512)
     p = _patient(rng)
-    A, lungs, x, y = _anatomy(rng, R, p)
+    A, lungs, x, y = _anatomy(rng, R=R, p=p)
     px = 2/R/p['scale']   # one pixel in anatomical units
-    label, dark, line = _pneumothorax(_sample_ptx(rng, n_ptx, _check_conspicuity(conspicuity)), lungs, x, y, p, px, 6/size/p['scale'])  # >= 3 output pixels deep
-    lung_soft = ndimage.gaussian_filter((lungs[0] | lungs[1]).astype(np.float32), 0.035/px)
-    A -= p['air']*lung_soft*(1 + 0.45*dark)   # no lung tissue: the air space is darker...
-    ves = _vessels(rng, R, p)*lung_soft*(1 - np.minimum(dark*2, 1))   # ...and has no markings
-    A += 0.1*ves + 0.13*line + 0.02*ndimage.gaussian_filter(rng.standard_normal((R, R), np.float32), 0.012/px)*lung_soft
-    A += p['noise']*ndimage.gaussian_filter(rng.standard_normal((R, R), np.float32), 0.7)
-    img = np.clip((A - p['lo'])/(p['hi'] - p['lo']), 0, 1)**p['gamma']
+    regs = _sample_ptx(rng, n=n_ptx, conspicuity=_check_conspicuity(conspicuity))
+    label, dark, line = _pneumothorax(regs, lungs=lungs, x=x, y=y, p=p, px=px,
+                                      min_depth=6/size/p['scale'])   # >= 3 output pixels deep
+    img = _expose(rng, A, lungs=lungs, dark=dark, line=line, p=p, px=px)
     img = _resize(img, size)*255 + rng.normal(0, 1.5, (size, size)).astype(np.float32)
-    if R != size:
-        big = np.zeros((size, size), np.uint8)
-        for k in range(1, n_ptx + 1): big[_resize((label == k).astype(np.float32), size) > 0.5] = k
-        label = big
-    return np.clip(img, 0, 255).astype(np.uint8), label, p
+    return np.clip(img, 0, 255).astype(np.uint8), _resize_labels(label, n=n_ptx, size=size), p
 
 # %% ../nbs/04_synth.ipynb #66e5bb86
 _UID_ROOT = '1.2.826.0.1.3680043.8.498.'         # pydicom's root: our UIDs never collide with a hospital's
 _SPACINGS = [0.168]*6 + [0.143, 0.139, 0.171]   # mm at 1024 px; 0.168 dominates SIIM
 
-def _uid(seed, i, what): return generate_uid(_UID_ROOT, entropy_srcs=['ptx_cascade.synth', str(seed), str(i), what])
+def _uid(seed, i, what):
+    "The `what` UID ('sop', 'study', 'series') of image `i` of the dataset of `seed`, under pydicom's root"
+    return generate_uid(_UID_ROOT, entropy_srcs=['ptx_cascade.synth', str(seed), str(i), what])
 
+# %% ../nbs/04_synth.ipynb #06ad4cda
+def _uuid(rng) -> str:
+    "A random version-4 UUID string drawn from `rng` (a patient name or ID that is nobody's)"
+    return str(uuid.UUID(bytes=rng.bytes(16), version=4))
+
+# %% ../nbs/04_synth.ipynb #2c117662
 def _tags(rng, p:dict, size:int, seed:int, i:int) -> dict:
     "SIIM-like DICOM tags of image `i`: UIDs from `seed` and `i`, random UUIDs as patient name and ID"
     view = 'AP' if p['ap'] else 'PA'
     sp = round(float(rng.choice(_SPACINGS))*1024/size, 4)   # the same field of view at any `size`
-    return dict(SOPInstanceUID=_uid(seed, i, 'sop'), StudyInstanceUID=_uid(seed, i, 'study'), SeriesInstanceUID=_uid(seed, i, 'series'),
-                PatientName=str(uuid.UUID(bytes=rng.bytes(16), version=4)), PatientID=str(uuid.UUID(bytes=rng.bytes(16), version=4)),
+    return dict(SOPInstanceUID=_uid(seed, i=i, what='sop'), StudyInstanceUID=_uid(seed, i=i, what='study'),
+                SeriesInstanceUID=_uid(seed, i=i, what='series'), PatientName=_uuid(rng), PatientID=_uuid(rng),
                 PatientSex=p['sex'], PatientAge=str(p['age']), ViewPosition=view, SeriesDescription=f'view: {view}',
-                PixelSpacing=[sp, sp], StudyDate='19010101', StudyTime='000000.00', SeriesNumber='1', InstanceNumber='1')
+                PixelSpacing=[sp, sp], StudyDate='19010101', StudyTime='000000.00',
+                SeriesNumber='1', InstanceNumber='1')
 
 # %% ../nbs/04_synth.ipynb #40d21df3
 def _write_one(job, dest:Path, size:int, seed:int, quality:int=95, conspicuity:tuple=(0.2, 1.0)) -> list:
     "Render and write the image of `job` = `(index, n_ptx)`; its CSV rows `(ImageId, RLE)`"
     i, n_ptx = job
     rng = np.random.default_rng([seed, i])
-    img, lab, p = synth_chest(rng, size, n_ptx, conspicuity=conspicuity)
-    tags = _tags(rng, p, size, seed, i)
+    img, lab, p = synth_chest(rng, size=size, n_ptx=n_ptx, conspicuity=conspicuity)
+    tags = _tags(rng, p, size=size, seed=seed, i=i)
     iid = tags['SOPInstanceUID']
     d = dest/'dicom-images-train'/tags['StudyInstanceUID']/tags['SeriesInstanceUID']
     d.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', 'Invalid value for VR AS')  # SIIM's ages are bare numbers, not DICOM's '062Y'
-        write_jpeg_dicom(img, d/f'{iid}.dcm.tmp', quality=quality, **tags)
-    os.replace(d/f'{iid}.dcm.tmp', d/f'{iid}.dcm')
+        atomic_write(d/f'{iid}.dcm', lambda t: write_jpeg_dicom(img, t, quality=quality, **tags))
     rles = [rle_encode(lab == k) for k in range(1, n_ptx + 1)]
     return [(iid, r) for r in rles] or [(iid, '-1')]
 
@@ -299,27 +348,34 @@ def _jobs(n:int, pos_frac:float, seed:int) -> list:
     n_ptx[pos] = rng.choice([1, 2, 3], len(pos), p=[0.72, 0.2, 0.08])
     return list(enumerate(n_ptx.tolist()))
 
+# %% ../nbs/04_synth.ipynb #1a856191
+def _prepare_dest(dest:Path, overwrite:bool):
+    "Create `dest/dicom-images-train/`, refusing (or, with `overwrite`, first removing) a dataset already in `dest`"
+    img_dir, csv = dest/'dicom-images-train', dest/'train-rle.csv'
+    if csv.exists() or (img_dir.exists() and any(img_dir.iterdir())):
+        if not overwrite:
+            raise SynthError(f"{dest} already holds a dataset ({csv.name} or {img_dir.name}/); "
+                             "pass overwrite=True to replace it, or choose another folder")
+        csv.unlink(missing_ok=True); shutil.rmtree(img_dir, ignore_errors=True)
+    img_dir.mkdir(parents=True, exist_ok=True)
+
 # %% ../nbs/04_synth.ipynb #c3e9eb2a
 def make_synth_siim(dest, # folder that receives `dicom-images-train/` and `train-rle.csv`
                     n:int=200, # number of images
                     size:int=1024, # image height and width (SIIM's are 1024)
-                    pos_frac:float=0.22, # fraction of images with pneumothorax: exactly `round(n*pos_frac)` (SIIM: 0.22)
-                    seed:int=0, # the dataset (pixels, UIDs, CSV) is a function of `seed`, `n`, `size`, `pos_frac` and `conspicuity`
-                    conspicuity:tuple=(0.2, 1.0), # range of the regions' conspicuity; the CPU demo uses `(2, 3)`: visible at 96-128 px
-                    n_workers:int=defaults.cpus, # processes; 0 renders in this process
+                    pos_frac:float=0.22, # fraction with pneumothorax: exactly `round(n*pos_frac)` images (SIIM: 0.22)
+                    seed:int=0, # pixels, UIDs and CSV are a function of `seed`, `n`, `size`, `pos_frac`, `conspicuity`
+                    conspicuity:tuple=(0.2, 1.0), # the regions' range; the CPU demo's `(2, 3)` shows at 96-128 px
+                    num_workers:int=defaults.cpus, # processes; 0 renders in this process
                     overwrite:bool=False, # replace an existing `train-rle.csv` and `dicom-images-train/` in `dest`
                     progress:bool=True # show a progress bar
                    ) -> Path: # `dest`
     "Write a synthetic SIIM-ACR training set (`dicom-images-train/` of JPEG DICOMs and `train-rle.csv`) to `dest`"
     conspicuity = _check_conspicuity(conspicuity)
-    dest = Path(dest); img_dir, csv = dest/'dicom-images-train', dest/'train-rle.csv'
-    if csv.exists() or (img_dir.exists() and any(img_dir.iterdir())):
-        if not overwrite: raise SynthError(f"{dest} already holds a dataset ({csv.name} or {img_dir.name}/); pass overwrite=True to replace it, or choose another folder")
-        csv.unlink(missing_ok=True); shutil.rmtree(img_dir, ignore_errors=True)
-    img_dir.mkdir(parents=True, exist_ok=True)
-    rows = parallel(partial(_write_one, dest=dest, size=size, seed=seed, conspicuity=conspicuity), _jobs(n, pos_frac, seed),
-                    n_workers=n_workers, progress=progress and n > 0)
+    dest = Path(dest)
+    _prepare_dest(dest, overwrite=overwrite)
+    write = partial(_write_one, dest=dest, size=size, seed=seed, conspicuity=conspicuity)
+    rows = parallel(write, _jobs(n, pos_frac=pos_frac, seed=seed), n_workers=num_workers, progress=progress and n > 0)
     text = 'ImageId, EncodedPixels\n' + ''.join(f'{iid}, {rle}\n' for rs in rows for iid, rle in rs)
-    (dest/'.train-rle.csv.tmp').write_text(text)
-    os.replace(dest/'.train-rle.csv.tmp', csv)   # last, and atomic: a crash never leaves a half-written label file
+    write_text(dest/'train-rle.csv', text)   # last, and atomic: a crash never leaves a half-written label file
     return dest
