@@ -11,24 +11,22 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
 from scipy import ndimage
-from fastcore.basics import defaults, store_attr
+from matplotlib.colors import ListedColormap
+from fastcore.basics import defaults, patch, store_attr
 from fastcore.parallel import parallel
 from fastcore.script import call_parse, CliError
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise on every `ptx_prepare` call
+# fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise on every `ptx_prepare` call
+with warnings.catch_warnings():
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    from fastai.data.block import DataBlock, RegressionBlock
+    from fastai.data.block import DataBlock, RegressionBlock, TransformBlock
     from fastai.data.core import TfmdDL
-    from fastai.data.transforms import ColReader, IndexSplitter, Normalize
+    from fastai.data.transforms import ColReader, IndexSplitter, Normalize, IntToFloatTensor
     from fastai.callback.core import Callback
-    from fastai.vision.core import imagenet_stats
+    from fastai.vision.core import imagenet_stats, PILMask
     from fastai.vision.data import ImageBlock, MaskBlock, AddMaskCodes
-    from fastai.vision.core import PILMask
-    from fastai.data.block import TransformBlock
-    from fastai.data.transforms import IntToFloatTensor
-    from fastai.torch_core import TensorMask, show_image
-    from matplotlib.colors import ListedColormap
-    from fastai.vision.augment import RandTransform, Resize, Flip, Warp, Rotate, Zoom, Brightness, Contrast, setup_aug_tfms
-    from fastai.torch_core import TensorImage
+    from fastai.torch_core import TensorImage, TensorMask, show_image
+    from fastai.vision.augment import (RandTransform, Resize, Flip, Warp, Rotate, Zoom, Brightness, Contrast,
+                                       setup_aug_tfms)
 from .rle import RLEError, read_rle_csv, rle_runs, rle_decode
 from .dicom import DicomError, read_dicom, dicom_meta, dicom_meta_df
 from .core import PtxError, write_csv, write_json, write_png
@@ -51,6 +49,7 @@ def _problems(recs) -> pd.DataFrame:
     "A problems table (columns `PROBLEM_COLS`) from a list of dicts"
     return pd.DataFrame(list(recs), columns=PROBLEM_COLS).astype({'csv_row': 'Int64'})
 
+# %% ../nbs/05_data.ipynb #9a7c0b11
 def report_problems(problems:pd.DataFrame, what:str, n_examples:int=3):
     "Warn with the number of `problems` of each kind and a few examples of each"
     if not len(problems): return
@@ -69,27 +68,34 @@ def _union_len(starts:np.ndarray, ends:np.ndarray) -> int:
     return int(np.clip(e - np.maximum(s, prev), 0, None).sum())
 
 # %% ../nbs/05_data.ipynb #06f362e9
-def siim_labels(csv, # a SIIM `train-rle.csv` (header `ImageId, EncodedPixels`, `-1` for none, several rows per image)
-                shape:tuple=(1024, 1024) # `(height, width)` the RLEs are checked against (SIIM: 1024²)
-               ) -> tuple[pd.DataFrame, pd.DataFrame]: # the labels, one row per image, and the problems table
-    "One row per image of `csv`: `ImageId`, `label`, `n_regions`, `mask_px`, `rles`, `csv_rows`; bad RLE rows go to the problems"
-    try: df = read_rle_csv(csv)
-    except RLEError as e: raise DataError(str(e)) from None
-    df['csv_row'] = np.arange(1, len(df) + 1)   # 1-based data row: line `csv_row + 1` of the file
+def _parse_rows(df:pd.DataFrame, csv, shape:tuple) -> tuple[list, dict]:
+    "Problems of the RLE rows of `df` that do not parse for `shape`, and `{ImageId: [runs]}` of the others"
     probs, runs = [], {}
     for iid, rle, row in zip(df.ImageId, df.EncodedPixels, df.csv_row):
         if rle == '-1': continue
         try: r = rle_runs(rle, shape[0]*shape[1])
-        except RLEError as e: probs.append(dict(ImageId=iid, file=str(csv), csv_row=row, kind='bad rle', reason=f"{Path(csv).name} row {row} ({iid}): {e}"))
+        except RLEError as e:
+            probs.append(dict(ImageId=iid, file=str(csv), csv_row=row, kind='bad rle',
+                              reason=f"{Path(csv).name} row {row} ({iid}): {e}"))
         else: runs.setdefault(iid, []).append(r)
+    return probs, runs
+
+# %% ../nbs/05_data.ipynb #06f362e8
+def siim_labels(csv, # a SIIM `train-rle.csv` (header `ImageId, EncodedPixels`, `-1` for none, several rows per image)
+                shape:tuple=(1024, 1024) # `(height, width)` the RLEs are checked against (SIIM: 1024²)
+               ) -> tuple[pd.DataFrame, pd.DataFrame]: # the labels, one row per image, and the problems table
+    "The labels of `csv`, one row per image (columns below), and the problems of its bad RLE rows"
+    try: df = read_rle_csv(csv)
+    except RLEError as e: raise DataError(str(e)) from None
+    df['csv_row'] = np.arange(1, len(df) + 1)   # 1-based data row: line `csv_row + 1` of the file
+    probs, runs = _parse_rows(df, csv=csv, shape=shape)
     isp = df.EncodedPixels != '-1'
     pos = df[isp].groupby('ImageId').EncodedPixels
-    rows = df.csv_row.astype(str).groupby([df.ImageId, isp]).agg(RLE_SEP.join)
+    rows = df.csv_row.astype(str).groupby([df.ImageId, isp]).agg(RLE_SEP.join).to_dict()
     out = df[['ImageId']].drop_duplicates().reset_index(drop=True)   # in the order of the file
     out['n_regions'] = out.ImageId.map(pos.size()).fillna(0).astype(int)
     out['rles'] = out.ImageId.map(pos.agg(RLE_SEP.join)).fillna('-1')
-    rows = rows.to_dict()
-    out['csv_rows'] = [rows.get((i, True), rows.get((i, False))) for i in out.ImageId]   # the rows of `rles`, or of the `-1`s
+    out['csv_rows'] = [rows.get((i, True), rows.get((i, False))) for i in out.ImageId]   # of `rles`, or the `-1`s
     out['label'] = (out.n_regions > 0).astype(int)
     out['mask_px'] = [_union_len(*map(np.concatenate, zip(*runs[i]))) if i in runs else 0 for i in out.ImageId]
     probs = _problems(probs)
@@ -109,13 +115,16 @@ def stratified_folds(labels, # one class label per image
     return folds
 
 # %% ../nbs/05_data.ipynb #dbd98ba0
-_META_KEEP = ['ViewPosition', 'PatientSex', 'PatientAge', 'PixelSpacingRow', 'PixelSpacingCol', 'Rows', 'Columns', 'PhotometricInterpretation']
+_META_KEEP = ['ViewPosition', 'PatientSex', 'PatientAge', 'PixelSpacingRow', 'PixelSpacingCol',
+              'Rows', 'Columns', 'PhotometricInterpretation']
 
 def _find_dicoms(root:Path) -> tuple[dict, list]:
     "`{ImageId: path}` of the `.dcm` files under `root` and the problems of duplicate ImageIds"
     files, probs = {}, []
     for fn in sorted(root.rglob('*.dcm')):
-        if fn.stem in files: probs.append(dict(ImageId=fn.stem, file=str(fn), kind='duplicate file', reason=f"{fn}: ImageId {fn.stem} also in {files[fn.stem]}; the first is used"))
+        if fn.stem in files:
+            probs.append(dict(ImageId=fn.stem, file=str(fn), kind='duplicate file',
+                              reason=f"{fn}: ImageId {fn.stem} also in {files[fn.stem]}; the first is used"))
         else: files[fn.stem] = fn
     return files, probs
 
@@ -129,36 +138,57 @@ def _fits(rles:str, shape, csv_rows:str='') -> tuple[str, int]|None:
             row = int(rows[i]) if i < len(rows) and rows[i].isdigit() else None
             return f"CSV row {row} does not fit its {shape[0]}×{shape[1]} image: {e}", row
 
+# %% ../nbs/05_data.ipynb #e15898da
+def _file_problems(labels:pd.DataFrame, files:dict, probs:list, csv, root:Path) -> list:
+    "Problems of the labelled images without a file under `root`, and of the files without a row in `csv`"
+    have = labels.ImageId.isin(files)
+    out = [dict(ImageId=i, file=str(csv), csv_row=int(r.split(RLE_SEP)[0]), kind='no file',
+                reason=f"{i} (row {r.split(RLE_SEP)[0]}) has no DICOM under {root}")
+           for i, r in zip(labels.ImageId[~have], labels.csv_rows[~have])]
+    known = set(labels.ImageId) | set(p['ImageId'] for p in probs if p['kind'] == 'bad rle')
+    return out + [dict(ImageId=i, file=str(fn), kind='no label', reason=f"{fn.name} has no row in {Path(csv).name}")
+                  for i, fn in files.items() if i not in known]
+
+# %% ../nbs/05_data.ipynb #e15898db
+def _with_meta(idx:pd.DataFrame, files:dict, num_workers:int, progress:bool) -> tuple[pd.DataFrame, list]:
+    "`idx` joined with the `_META_KEEP` header fields of its files, less the unreadable ones, and their problems"
+    meta = dicom_meta_df([files[i] for i in idx.ImageId], n_workers=num_workers, progress=progress)
+    bad = meta.error.notna().values
+    probs = [dict(ImageId=i, file=f, kind='unreadable', reason=e)
+             for i, f, e in zip(meta.ImageId[bad], meta.fname[bad], meta.error[bad])]
+    return pd.concat([idx, meta[['fname', *_META_KEEP]]], axis=1)[~bad], probs
+
+# %% ../nbs/05_data.ipynb #e15898dc
+def _size_problems(idx:pd.DataFrame, shape:tuple) -> tuple[list, list]:
+    "Problems of the rows of `idx` whose RLEs run past their image's `Rows`×`Columns`, and which rows fit"
+    why = [_fits(r, shape=(h, w), csv_rows=c) if l and (h, w) != tuple(shape) else None
+           for r, l, h, w, c in zip(idx.rles, idx.label, idx.Rows, idx.Columns, idx.csv_rows)]
+    probs = [dict(ImageId=i, file=f, csv_row=w[1], kind='mask size', reason=f"{i}: {w[0]}")
+             for i, f, w in zip(idx.ImageId, idx.fname, why) if w]
+    return probs, [w is None for w in why]
+
 # %% ../nbs/05_data.ipynb #e15898d9
 def siim_index(csv, # the SIIM label file
                dicom_root, # folder searched recursively for `<ImageId>.dcm`
                n_folds:int=5, seed:int=42, # the stratified folds (see `stratified_folds`)
-               n_workers:int=defaults.cpus, # processes reading DICOM headers; 0 reads in this process
+               num_workers:int=defaults.cpus, # processes reading DICOM headers; 0 reads in this process
                shape:tuple=(1024, 1024), # size the RLEs are first checked against; each image's own size is checked too
                progress:bool=True, warn:bool=True # show a progress bar; warn with a summary of the problems
               ) -> tuple[pd.DataFrame, pd.DataFrame]: # the index and the problems table
     "Index of the labelled DICOMs under `dicom_root`: labels, folds, non-identifying metadata; with the problems found"
     root = Path(dicom_root)
     if not root.is_dir(): raise DataError(f"DICOM folder not found: {root}")
-    labels, probs = siim_labels(csv, shape)
+    labels, probs = siim_labels(csv, shape=shape)
     files, fprobs = _find_dicoms(root)
     if not files: raise DataError(f"no .dcm files under {root}; point it at SIIM's dicom-images-train folder")
     probs = [*probs.to_dict('records'), *fprobs]
-    have = labels.ImageId.isin(files)
-    probs += [dict(ImageId=i, file=str(csv), csv_row=int(r.split(RLE_SEP)[0]), kind='no file', reason=f"{i} (row {r.split(RLE_SEP)[0]}) has no DICOM under {root}")
-              for i, r in zip(labels.ImageId[~have], labels.csv_rows[~have])]
-    known = set(labels.ImageId) | set(p['ImageId'] for p in probs if p['kind'] == 'bad rle')
-    probs += [dict(ImageId=i, file=str(fn), kind='no label', reason=f"{fn.name} has no row in {Path(csv).name}") for i, fn in files.items() if i not in known]
-    idx = labels[have].reset_index(drop=True)
-    meta = dicom_meta_df([files[i] for i in idx.ImageId], n_workers=n_workers, progress=progress)
-    bad = meta.error.notna().values
-    probs += [dict(ImageId=i, file=f, kind='unreadable', reason=e) for i, f, e in zip(meta.ImageId[bad], meta.fname[bad], meta.error[bad])]
-    idx = pd.concat([idx, meta[['fname', *_META_KEEP]]], axis=1)[~bad]
-    why = [_fits(r, (h, w), c) if l and (h, w) != tuple(shape) else None for r, l, h, w, c in zip(idx.rles, idx.label, idx.Rows, idx.Columns, idx.csv_rows)]
-    probs += [dict(ImageId=i, file=f, csv_row=w[1], kind='mask size', reason=f"{i}: {w[0]}") for i, f, w in zip(idx.ImageId, idx.fname, why) if w]
-    idx = idx[[w is None for w in why]].reset_index(drop=True)
-    idx['fold'] = stratified_folds(idx.label, n_folds, seed)
-    probs = _problems(probs)
+    probs += _file_problems(labels, files=files, probs=probs, csv=csv, root=root)
+    idx = labels[labels.ImageId.isin(files)].reset_index(drop=True)
+    idx, uprobs = _with_meta(idx, files=files, num_workers=num_workers, progress=progress)
+    sprobs, fit = _size_problems(idx, shape=shape)
+    idx = idx[fit].reset_index(drop=True)
+    idx['fold'] = stratified_folds(idx.label, n_folds=n_folds, seed=seed)
+    probs = _problems(probs + uprobs + sprobs)
     if warn: report_problems(probs, 'siim_index')
     cols = ['ImageId', 'fname', 'label', 'n_regions', 'mask_px', 'fold', *_META_KEEP, 'rles', 'csv_rows']
     return idx[cols], probs
@@ -174,14 +204,15 @@ def fold_table(index:pd.DataFrame) -> pd.DataFrame:
 def resize_mask(mask:np.ndarray, # native 0/1 mask
                 size:int # output height and width
                ) -> np.ndarray: # uint8 0/1 `size`×`size` mask
-    "Area-average `mask` to `size`², keep cells at least half covered; a region that would vanish keeps its most covered cells"
+    "Area-average `mask` to `size`², keep cells at least half covered; a vanishing region keeps its most covered cells"
     m = np.asarray(mask)
     if m.shape == (size, size): return (m != 0).astype(np.uint8)
     if not m.any(): return np.zeros((size, size), np.uint8)
-    # coverage in 255ths: Pillow's BOX filter on 8 bits is several times faster than on floats, and 1/255 is precise enough
+    # coverage in 255ths: Pillow's BOX filter on 8 bits is several times faster than on floats, and precise enough
     im = Image.fromarray((m != 0).view(np.uint8)*np.uint8(255))
     h, w = m.shape
-    cov = np.asarray(im.reduce((w//size, h//size)) if h % size == 0 and w % size == 0 else im.resize((size, size), Image.Resampling.BOX))
+    aligned = h % size == 0 and w % size == 0
+    cov = np.asarray(im.reduce((w//size, h//size)) if aligned else im.resize((size, size), Image.Resampling.BOX))
     out = cov >= 128                                           # at least half covered
     lbl, n = ndimage.label(cov > 0, structure=np.ones((3, 3)))
     kept = np.zeros(n + 1, bool); kept[lbl[out]] = True
@@ -208,6 +239,13 @@ def rles_mask(rles:str, # the index's `rles`: RLE rows joined with `RLE_SEP`, or
             raise RLEError(f"{where} does not fit the {h}×{w} image: {e}") from None
     return out if size is None else resize_mask(out, size)
 
+# %% ../nbs/05_data.ipynb #b01e68d7
+def _clahe_axis(n:int, t:int, tiles:int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Neighbouring tile centres and the weight of the second, for each of `n` pixels along an axis of `t`-pixel tiles"
+    c = np.clip((np.arange(n) + 0.5)/t - 0.5, 0, tiles - 1)
+    i0 = np.floor(c).astype(int)
+    return i0, np.minimum(i0 + 1, tiles - 1), c - i0
+
 # %% ../nbs/05_data.ipynb #b01e68d8
 def clahe(img:np.ndarray, # uint8 grey image
           clip:float=2.0, # clip limit, in multiples of a tile's mean histogram bin (as OpenCV's `clipLimit`)
@@ -218,39 +256,41 @@ def clahe(img:np.ndarray, # uint8 grey image
     th, tw = -(-h // tiles), -(-w // tiles)
     pad = np.pad(img, ((0, th*tiles - h), (0, tw*tiles - w)), mode='symmetric')
     blocks = pad.reshape(tiles, th, tiles, tw).transpose(0, 2, 1, 3).reshape(tiles*tiles, th*tw).astype(np.int64)
-    hist = np.bincount((blocks + 256*np.arange(tiles*tiles)[:, None]).ravel(), minlength=256*tiles*tiles).reshape(-1, 256).astype(np.float64)
+    binned = (blocks + 256*np.arange(tiles*tiles)[:, None]).ravel()   # one run of 256 bins per tile
+    hist = np.bincount(binned, minlength=256*tiles*tiles).reshape(-1, 256).astype(np.float64)
     limit = max(1., clip*th*tw/256)
-    hist = hist.clip(max=limit) + (hist - limit).clip(min=0).sum(1, keepdims=True)/256   # clip, spread the excess evenly
+    hist = hist.clip(max=limit) + (hist - limit).clip(min=0).sum(1, keepdims=True)/256   # clip, spread the excess
     lut = (hist.cumsum(1) / (th*tw) * 255).reshape(tiles, tiles, 256)
-    def _axis(n, t):   # neighbouring tile centres and the weight of the second, for each pixel along an axis
-        c = np.clip((np.arange(n) + 0.5)/t - 0.5, 0, tiles - 1)
-        i0 = np.floor(c).astype(int); return i0, np.minimum(i0 + 1, tiles - 1), c - i0
-    y0, y1, wy = _axis(h, th); x0, x1, wx = _axis(w, tw)
+    (y0, y1, wy), (x0, x1, wx) = _clahe_axis(h, th, tiles), _clahe_axis(w, tw, tiles)
     v, wy, wx = img.astype(np.int64), wy[:, None], wx[None, :]
     top = lut[y0[:, None], x0[None], v]*(1 - wx) + lut[y0[:, None], x1[None], v]*wx
     bot = lut[y1[:, None], x0[None], v]*(1 - wx) + lut[y1[:, None], x1[None], v]*wx
     return np.clip(np.rint(top*(1 - wy) + bot*wy), 0, 255).astype(np.uint8)
 
-# %% ../nbs/05_data.ipynb #a6be58a4
+# %% ../nbs/05_data.ipynb #a6be58a3
 def _shape_of(rows, cols, fn) -> tuple[int, int]:
     "Native `(height, width)` from the index, or from the DICOM header when the index lacks it"
     if pd.notna(rows) and pd.notna(cols): return int(rows), int(cols)
     m = dicom_meta(fn); return int(m['Rows']), int(m['Columns'])
 
+# %% ../nbs/05_data.ipynb #a6be58a4
 def _cache_one(job) -> dict:
     "Cache one image (and its mask); returns a small status record, never the pixels"
     iid, fn, rles, rows, cols, csv_rows, img_fn, mask_fn, size, use_clahe = job
     if img_fn.exists() and (mask_fn is None or mask_fn.exists()): return dict(ImageId=iid, status='skipped')
-    fail = lambda kind, why, row=None: dict(ImageId=iid, status='failed', file=str(fn), csv_row=row, kind=kind, reason=why)
+    def fail(kind, why, row=None):
+        return dict(ImageId=iid, status='failed', file=str(fn), csv_row=row, kind=kind, reason=why)
     try:
         img = read_dicom(fn, size)
         if use_clahe: img = clahe(img)
-        if mask_fn is not None: mask = rles_mask(rles, _shape_of(rows, cols, fn), size, csv_rows)
+        if mask_fn is not None:
+            mask = rles_mask(rles, shape=_shape_of(rows, cols, fn), size=size, csv_rows=csv_rows)
     except RLEError as e:
         row = next((int(t) for t in str(e).split() if t.isdigit()), None) if str(e).startswith('CSV row') else None
         return fail('mask size', f"{iid}: {e}", row)
     except (DicomError, OSError) as e: return fail('unreadable', f"{iid}: {e}")
-    except Exception as e: return fail('unreadable', f"{iid}: {type(e).__name__}: {e}")   # one odd file must not end a 12,000-image run
+    # one odd file must not end a 12,000-image run
+    except Exception as e: return fail('unreadable', f"{iid}: {type(e).__name__}: {e}")
     if mask_fn is not None: write_png(mask_fn, mask)
     write_png(img_fn, img)   # written last: image + mask present means done
     return dict(ImageId=iid, status='done')
@@ -261,78 +301,106 @@ def cache_meta(dest) -> dict|None:
     fn = Path(dest)/'cache.json'
     return json.loads(fn.read_text()) if fn.is_file() else None
 
+# %% ../nbs/05_data.ipynb #ac9b55ce
 def _check_cache_meta(dest:Path, size:int, use_clahe:bool):
     "Refuse to mix sizes or CLAHE settings in one cache folder"
     want = dict(size=int(size), clahe=bool(use_clahe))
     if (have := cache_meta(dest)) is not None:
         if {k: have.get(k) for k in want} != want:
-            raise DataError(f"{dest} holds a cache made with {have}, not {want}; use another --dest, or delete {dest} to rebuild it")
+            raise DataError(f"{dest} holds a cache made with {have}, not {want}; "
+                            f"use another --dest, or delete {dest} to rebuild it")
     else: write_json(dest/'cache.json', want, indent=None)
 
-# %% ../nbs/05_data.ipynb #d2e207a4
-def prepare_cache(index:pd.DataFrame, # from `siim_index` (or any table with `ImageId`, `fname` and optionally `rles`, `Rows`, `Columns`, `csv_rows`)
-                  dest, # cache folder: `images/`, `masks/`, `index.csv`, `problems.csv`, `cache.json`
-                  size:int=256, # height and width of the cached images and masks
-                  n_workers:int=defaults.cpus, # processes; 0 works in this process
-                  clahe:bool=False, # apply `clahe` to the images before caching
-                  problems:pd.DataFrame|None=None, # earlier problems (e.g. from `siim_index`) to list in `problems.csv` too
-                  progress:bool=True, chunksize:int=4
-                 ) -> pd.DataFrame: # the cached rows of `index` with absolute `image` and `mask` paths
-    "Decode every DICOM of `index` once into `size`² uint8 PNGs (and 0/1 mask PNGs), in parallel, resumably"
-    dest = Path(dest); img_dir, mask_dir = dest/'images', dest/'masks'
+# %% ../nbs/05_data.ipynb #ac9b55cf
+def _cache_dirs(dest:Path, size:int, use_clahe:bool) -> tuple[Path, Path]:
+    "The `images/` and `masks/` folders of the cache in `dest`: made, or checked against its settings and tidied"
+    img_dir, mask_dir = dest/'images', dest/'masks'
     for d in (img_dir, mask_dir): d.mkdir(parents=True, exist_ok=True)
-    _check_cache_meta(dest, size, clahe)
+    _check_cache_meta(dest, size=size, use_clahe=use_clahe)
     for d in (img_dir, mask_dir):
         for t in d.glob('.*.tmp'): t.unlink(missing_ok=True)   # left by a killed run
+    return img_dir, mask_dir
+
+# %% ../nbs/05_data.ipynb #ac9b55d0
+def _cache_jobs(index:pd.DataFrame, img_dir:Path, mask_dir:Path, size:int, use_clahe:bool) -> tuple[list, np.ndarray]:
+    "The `_cache_one` jobs of `index`, and which of its rows have a label (so a mask)"
     has_y = index['rles'].notna().to_numpy() if 'rles' in index else np.zeros(len(index), bool)
-    g = lambda c: index[c] if c in index else [None]*len(index)
-    jobs = [(i, f, r, h, w, c, img_dir/f'{i}.png', mask_dir/f'{i}.png' if y else None, size, clahe)
-            for i, f, r, h, w, c, y in zip(index.ImageId, index.fname, g('rles'), g('Rows'), g('Columns'), g('csv_rows'), has_y)]
-    res = pd.DataFrame(list(parallel(_cache_one, jobs, n_workers=n_workers, progress=progress and len(jobs) > 0, chunksize=chunksize)),
-                       columns=['ImageId', 'status', 'file', 'csv_row', 'kind', 'reason'])
-    failed = res[res.status == 'failed']
-    probs = pd.concat([p for p in (problems, _problems(failed.to_dict('records'))) if p is not None and len(p)] or [_problems([])])
-    write_csv(dest/'problems.csv', probs[PROBLEM_COLS])
-    keep = ~index.ImageId.isin(failed.ImageId).to_numpy()
+    def col(c): return index[c] if c in index else [None]*len(index)
+    rows = zip(index.ImageId, index.fname, col('rles'), col('Rows'), col('Columns'), col('csv_rows'), has_y)
+    jobs = [(i, f, r, h, w, c, img_dir/f'{i}.png', mask_dir/f'{i}.png' if y else None, size, use_clahe)
+            for i, f, r, h, w, c, y in rows]
+    return jobs, has_y
+
+# %% ../nbs/05_data.ipynb #ac9b55d1
+def _write_index(index:pd.DataFrame, keep:np.ndarray, has_y:np.ndarray, dest:Path) -> pd.DataFrame:
+    "The rows `keep` of `index` with `image` and `mask` paths relative to `dest`, written to `dest/index.csv`"
     ok = index[keep].reset_index(drop=True)
     ok['image'] = [f'images/{i}.png' for i in ok.ImageId]
     ok['mask'] = [f'masks/{i}.png' if y else '' for i, y in zip(ok.ImageId, has_y[keep])]
     write_csv(dest/'index.csv', ok)
-    if len(failed): report_problems(_problems(failed.to_dict('records')), 'prepare_cache')
+    return ok
+
+# %% ../nbs/05_data.ipynb #d2e207a4
+def prepare_cache(index:pd.DataFrame, # from `siim_index`, or a table with `ImageId`, `fname` (and `rles`, `Rows`, ...)
+                  dest, # cache folder: `images/`, `masks/`, `index.csv`, `problems.csv`, `cache.json`
+                  size:int=256, # height and width of the cached images and masks
+                  num_workers:int=defaults.cpus, # processes; 0 works in this process
+                  clahe:bool=False, # apply `clahe` to the images before caching
+                  problems:pd.DataFrame|None=None, # earlier problems (e.g. from `siim_index`) to list in `problems.csv`
+                  progress:bool=True, chunksize:int=4
+                 ) -> pd.DataFrame: # the cached rows of `index` with absolute `image` and `mask` paths
+    "Decode every DICOM of `index` once into `size`² uint8 PNGs (and 0/1 mask PNGs), in parallel, resumably"
+    dest = Path(dest)
+    img_dir, mask_dir = _cache_dirs(dest, size=size, use_clahe=clahe)
+    jobs, has_y = _cache_jobs(index, img_dir=img_dir, mask_dir=mask_dir, size=size, use_clahe=clahe)
+    recs = parallel(_cache_one, jobs, n_workers=num_workers, progress=progress and len(jobs) > 0, chunksize=chunksize)
+    res = pd.DataFrame(list(recs), columns=['ImageId', 'status', 'file', 'csv_row', 'kind', 'reason'])
+    failed = _problems(res[res.status == 'failed'].to_dict('records'))
+    probs = pd.concat([p for p in (problems, failed) if p is not None and len(p)] or [_problems([])])
+    write_csv(dest/'problems.csv', probs[PROBLEM_COLS])
+    ok = _write_index(index, keep=~index.ImageId.isin(failed.ImageId).to_numpy(), has_y=has_y, dest=dest)
+    if len(failed): report_problems(failed, 'prepare_cache')
+    counts = res.status.value_counts().reindex(['done', 'skipped', 'failed'], fill_value=0)
     ok = _abs_paths(ok, dest)
-    ok.attrs['cache'] = {k: int(v) for k, v in res.status.value_counts().reindex(['done', 'skipped', 'failed'], fill_value=0).items()}
+    ok.attrs['cache'] = {k: int(v) for k, v in counts.items()}
     return ok
 
 # %% ../nbs/05_data.ipynb #ef90bb65
 def _abs_paths(df:pd.DataFrame, dest:Path) -> pd.DataFrame:
+    "`df` with its `image` and `mask` paths relative to `dest` made absolute (empty ones stay empty)"
     for c in ('image', 'mask'): df[c] = [str(dest/p) if isinstance(p, str) and p else '' for p in df[c]]
     return df
 
+# %% ../nbs/05_data.ipynb #ef90bb66
 def load_cache(dest) -> pd.DataFrame:
     "The index written by `prepare_cache` to `dest`, with absolute `image` and `mask` paths"
     fn = Path(dest)/'index.csv'
-    if not fn.exists(): raise DataError(f"no cache index {fn}; build the cache with `ptx_prepare --src SIIM --dest {dest}` or `prepare_cache`")
-    df = pd.read_csv(fn, dtype={'ImageId': str, 'rles': str, 'csv_rows': str, 'image': str, 'mask': str}, keep_default_na=False, na_values={'PatientAge': [''], 'PixelSpacingRow': [''], 'PixelSpacingCol': ['']})
+    if not fn.exists():
+        raise DataError(f"no cache index {fn}; build the cache with "
+                        f"`ptx_prepare --src SIIM --dest {dest}` or `prepare_cache`")
+    df = pd.read_csv(fn, dtype={'ImageId': str, 'rles': str, 'csv_rows': str, 'image': str, 'mask': str},
+                     keep_default_na=False,
+                     na_values={'PatientAge': [''], 'PixelSpacingRow': [''], 'PixelSpacingCol': ['']})
     return _abs_paths(df, Path(dest))
 
 # %% ../nbs/05_data.ipynb #3b8f5464
 def siim_aug_transforms(size:int|None=None, # output size of the affine transforms (`None`: keep)
                         p_affine:float=0.75, p_lighting:float=0.75, # probabilities of each affine / lighting transform
                         max_rotate:float=10., max_zoom:float=1.1, max_warp:float=0.2, max_lighting:float=0.2,
-                        merge:bool=True # combine the affine and the lighting transforms into one pass each (as `aug_transforms`)
+                        merge:bool=True # one pass for the affine and one for the lighting transforms (as fastai)
                        ) -> list:
     "Batch augmentations of the thesis's Table 4.1: flip, symmetric warp, rotate, zoom, brightness, contrast"
     tkw = dict(size=size, pad_mode='reflection')
-    tfms = [Flip(p=0.5, **tkw), Warp(magnitude=max_warp, p=p_affine, **tkw), Rotate(max_deg=max_rotate, p=p_affine, **tkw),
-            Zoom(min_zoom=1., max_zoom=max_zoom, p=p_affine, **tkw),
+    tfms = [Flip(p=0.5, **tkw), Warp(magnitude=max_warp, p=p_affine, **tkw),
+            Rotate(max_deg=max_rotate, p=p_affine, **tkw), Zoom(min_zoom=1., max_zoom=max_zoom, p=p_affine, **tkw),
             Brightness(max_lighting=max_lighting, p=p_lighting),   # change drawn from 0.5±max_lighting/2 = (0.4, 0.6)
-            Contrast(max_lighting=max_lighting, p=p_lighting)]      # scale from (1-max_lighting, 1/(1-max_lighting)) = (0.8, 1.25)
+            Contrast(max_lighting=max_lighting, p=p_lighting)]     # scale from (1-max_lighting, 1/(1-max_lighting))
     return setup_aug_tfms(tfms) if merge else tfms
 
 # %% ../nbs/05_data.ipynb #aug7f1cd
 AUGS = ('table41', 'flip', 'none')
 
-def aug_tfms(aug:bool|str|None='table41' # `True`/'table41': Table 4.1 (`siim_aug_transforms`); 'flip': horizontal flips only; `False`/`None`/'none': none
+def aug_tfms(aug:bool|str|None='table41' # `True`/'table41': Table 4.1; 'flip': flips only; `False`/`None`/'none': none
             ) -> list:
     "The training batch transforms that `aug` names (before `Normalize`)"
     if aug is True or aug == 'table41': return siim_aug_transforms()
@@ -342,7 +410,7 @@ def aug_tfms(aug:bool|str|None='table41' # `True`/'table41': Table 4.1 (`siim_au
 
 # %% ../nbs/05_data.ipynb #be24eaa8
 class Cutout(RandTransform):
-    "Erase 1 to `n_holes` squares of side `length` (fractions of the image side) in each training image with probability `p`"
+    "Erase 1 to `n_holes` squares of side `length` (fractions of the side) in each training image with probability `p`"
     order = 100   # after Normalize, so `fill` 0 is the mean colour
     def __init__(self, p:float=0.5, n_holes:tuple=(1, 4), length:tuple=(0.05, 0.25), fill:float=0.):
         store_attr('n_holes,length,fill'); super().__init__(p=p)
@@ -367,10 +435,13 @@ class DicomImage:
         img = read_dicom(r['fname'], self.size)
         return np.stack([clahe(img) if self.clahe else img]*3, -1)
 
+# %% ../nbs/05_data.ipynb #5c2325cf
 class RleMask:
     "Getter: the mask of an index row built from its `rles` at its native size and shrunk with `resize_mask` to `size`²"
     def __init__(self, size:int): store_attr()
-    def __call__(self, r): return rles_mask(r['rles'], _shape_of(r.get('Rows'), r.get('Columns'), r['fname']), self.size, r.get('csv_rows'))
+    def __call__(self, r):
+        shape = _shape_of(r.get('Rows'), r.get('Columns'), r['fname'])
+        return rles_mask(r['rles'], shape=shape, size=self.size, csv_rows=r.get('csv_rows'))
 
 # %% ../nbs/05_data.ipynb #eadc4ffd
 _MASK_CMAP = ListedColormap(['red'])
@@ -379,50 +450,58 @@ class PneumoMask(TensorMask):
     "A `TensorMask` shown as a red overlay on a clear background"
     def show(self, ctx=None, **kwargs):
         m = self.squeeze().cpu().numpy()
-        return show_image(np.ma.masked_equal(m, 0), ctx=ctx, **{'cmap': _MASK_CMAP, 'alpha': 0.45, 'vmin': 0, 'vmax': 1,
-                                                                  'interpolation': 'nearest', **kwargs})
+        kw = {'cmap': _MASK_CMAP, 'alpha': 0.45, 'vmin': 0, 'vmax': 1, 'interpolation': 'nearest', **kwargs}
+        return show_image(np.ma.masked_equal(m, 0), ctx=ctx, **kw)
 
+# %% ../nbs/05_data.ipynb #eadc4ffe
 class PILPneumoMask(PILMask):
     "A `PILMask` that becomes a `PneumoMask` tensor"
     _tensor_cls = PneumoMask
     @classmethod
-    def create(cls, fn, **kwargs):  # fastai wraps `PILMask.create` in a Transform bound to `PILMask`: re-type its result
+    def create(cls, fn, **kwargs):
+        # fastai wraps `PILMask.create` in a Transform bound to `PILMask`: re-type its result
         x = PILMask.create(fn, **kwargs); x.__class__ = cls
         return x
 
+# %% ../nbs/05_data.ipynb #eadc4fff
 def pneumo_mask_block(codes=('background', 'pneumothorax')):
     "fastai's `MaskBlock` with `PneumoMask` targets"
-    return TransformBlock(type_tfms=PILPneumoMask.create, item_tfms=AddMaskCodes(codes=list(codes)), batch_tfms=IntToFloatTensor)
+    return TransformBlock(type_tfms=PILPneumoMask.create, item_tfms=AddMaskCodes(codes=list(codes)),
+                          batch_tfms=IntToFloatTensor)
 
 # %% ../nbs/05_data.ipynb #48db054d
 def _source(index, size:int, from_dicom:bool|None, clahe:bool):
     "`(get_x, get_mask, item_tfms)` reading the cache when `index` has cache paths, else the DICOMs"
     if from_dicom is None: from_dicom = 'image' not in index
-    if from_dicom: return DicomImage(size, clahe), RleMask(size), []
+    if from_dicom: return DicomImage(size, clahe=clahe), RleMask(size), []
     if clahe: raise DataError("clahe=True applies when reading DICOMs; for a cache, pass clahe=True to prepare_cache")
     return ColReader('image'), ColReader('mask'), [Resize(size, method='squish')]
 
+# %% ../nbs/05_data.ipynb #48db054e
 def _split(train:pd.DataFrame, valid:pd.DataFrame, fold:int):
     "One DataFrame of `train` then `valid` rows, and the splitter that takes them apart"
-    if not len(train) or not len(valid): raise DataError(f"fold {fold} leaves {len(train)} training and {len(valid)} validation images; check the `fold` column and `fold`")
+    if not len(train) or not len(valid):
+        raise DataError(f"fold {fold} leaves {len(train)} training and {len(valid)} validation images; "
+                        "check the `fold` column and `fold`")
     items = pd.concat([train, valid], ignore_index=True)
     return items, IndexSplitter(list(range(len(train), len(items))))
 
-# %% ../nbs/05_data.ipynb #32e9b3e0
+# %% ../nbs/05_data.ipynb #32e9b3df
 def _float_label(r) -> float: return float(r['label'])
 
+# %% ../nbs/05_data.ipynb #32e9b3e0
 def cls_dls(index:pd.DataFrame, # from `siim_index` (reads DICOMs) or `prepare_cache`/`load_cache` (reads the cache)
             fold:int, # validation fold; training is every other fold
             size:int=224, bs:int=32,
-            aug:bool|str=True, # training-set augmentation, see `aug_tfms`: `True`/'table41' (Table 4.1), 'flip', `False`/'none'
+            aug:bool|str=True, # training-set augmentation (`aug_tfms`): `True`/'table41', 'flip', `False`/'none'
             cutout:float|None=0., # add a `Cutout` with this `p` (`dls.cutout.p` changes it later); `None`: none
             from_dicom:bool|None=None, # `None`: the cache when `index` has an `image` column, else the DICOMs
             clahe:bool=False, # CLAHE when reading DICOMs
             **kwargs # to `DataBlock.dataloaders` (e.g. `num_workers`, `device`)
            ):
     "DataLoaders of image → float label (0./1., shape `(bs,)`) for the classifier, validated on `fold`"
-    get_x, _, item_tfms = _source(index, size, from_dicom, clahe)
-    items, splitter = _split(index[index.fold != fold], index[index.fold == fold], fold)
+    get_x, _, item_tfms = _source(index, size=size, from_dicom=from_dicom, clahe=clahe)
+    items, splitter = _split(index[index.fold != fold], index[index.fold == fold], fold=fold)
     tfms = [*aug_tfms(aug), Normalize.from_stats(*imagenet_stats)]
     if cutout is not None: tfms.append(Cutout(p=cutout))
     db = DataBlock(blocks=(ImageBlock, RegressionBlock(n_out=1)), get_x=get_x, get_y=_float_label,
@@ -434,19 +513,20 @@ def cls_dls(index:pd.DataFrame, # from `siim_index` (reads DICOMs) or `prepare_c
 # %% ../nbs/05_data.ipynb #c55f08fe
 def seg_dls(index:pd.DataFrame, fold:int,
             size:int=256, bs:int=16,
-            positive_only:bool=True, # train on the positive images only ("One Case"); `False`: all images (the baseline)
+            positive_only:bool=True, # train on the positive images only ("One Case"); `False`: all (the baseline)
             valid_positive_only:bool|None=None, # validate on the fold's positives only; `None`: as `positive_only`
-            pos_frac=None, # with `positive_only=False`: positive fraction per epoch (a float, `(start, end)`, or a function of training progress); needs `PosFracCallback`
+            pos_frac=None, # with `positive_only=False`: share of positives per epoch, see `PosFracDL`
             aug:bool|str=True, # training-set augmentation, see `aug_tfms`
             from_dicom:bool|None=None, clahe:bool=False,
             **kwargs # to `DataBlock.dataloaders`
            ):
     "DataLoaders of image → 0/1 mask for the segmenter, validated on `fold`"
-    if pos_frac is not None and positive_only: raise ValueError("pos_frac samples positives among all images: pass positive_only=False")
-    get_x, get_y, item_tfms = _source(index, size, from_dicom, clahe)
+    if pos_frac is not None and positive_only:
+        raise ValueError("pos_frac samples positives among all images: pass positive_only=False")
+    get_x, get_y, item_tfms = _source(index, size=size, from_dicom=from_dicom, clahe=clahe)
     vpo = positive_only if valid_positive_only is None else valid_positive_only
     tr, va = index[index.fold != fold], index[index.fold == fold]
-    items, splitter = _split(tr[tr.label == 1] if positive_only else tr, va[va.label == 1] if vpo else va, fold)
+    items, splitter = _split(tr[tr.label == 1] if positive_only else tr, va[va.label == 1] if vpo else va, fold=fold)
     db = DataBlock(blocks=(ImageBlock, pneumo_mask_block()), get_x=get_x, get_y=get_y,
                    splitter=splitter, item_tfms=item_tfms,
                    batch_tfms=[*aug_tfms(aug), Normalize.from_stats(*imagenet_stats)])
@@ -455,9 +535,12 @@ def seg_dls(index:pd.DataFrame, fold:int,
 
 # %% ../nbs/05_data.ipynb #ec81c74f
 class PosFracDL(TfmdDL):
-    "A `TfmdDL` whose training epochs hold a fraction `pos_frac` of positive images (`label == 1`), drawn anew each epoch"
-    def __init__(self, dataset=None, pos_frac=None, pct:float=0., **kwargs):
-        self.pos_frac, self.pct = pos_frac, pct   # `pct`: training progress 0..1, set by `PosFracCallback`
+    "A `TfmdDL` whose training epochs hold a fraction `pos_frac` of positive images (`label == 1`), drawn each epoch"
+    def __init__(self, dataset=None,
+                 pos_frac=None, # a float, a `(start, end)` pair slid over training, or a function of `pct`
+                 pct:float=0., # training progress 0..1, set by `PosFracCallback`
+                 **kwargs):
+        self.pos_frac, self.pct = pos_frac, pct
         super().__init__(dataset, **kwargs)
     def new(self, dataset=None, cls=None, **kwargs):
         res = super().new(dataset, cls, **kwargs)
@@ -468,16 +551,23 @@ class PosFracDL(TfmdDL):
         f = self.pos_frac
         if f is None or isinstance(f, (int, float)): return f
         return float(f(self.pct)) if callable(f) else f[0] + (f[1] - f[0])*self.pct
-    def get_idxs(self):
-        f = self.frac()
-        if f is None or not self.shuffle: return super().get_idxs()
-        y = np.asarray(self.dataset.items['label'])
-        rng = np.random.default_rng(self.rng.randint(0, 2**32 - 1))
-        pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
-        k = int(round(f*self.n)) if len(pos) and len(neg) else (self.n if len(pos) else 0)
-        def draw(ids, m):   # without replacement while the class lasts, then another shuffled pass
-            return np.concatenate([rng.permutation(ids) for _ in range(-(-m // len(ids)))])[:m] if m else ids[:0]
-        return rng.permutation(np.concatenate([draw(pos, k), draw(neg, self.n - k)])).tolist()
+
+# %% ../nbs/05_data.ipynb #ec81c750
+def _draw(rng, ids:np.ndarray, m:int) -> np.ndarray:
+    "`m` of `ids`: without replacement while they last, then another shuffled pass"
+    return np.concatenate([rng.permutation(ids) for _ in range(-(-m // len(ids)))])[:m] if m else ids[:0]
+
+# %% ../nbs/05_data.ipynb #ec81c751
+@patch
+def get_idxs(self:PosFracDL):
+    "The items of an epoch: `round(frac() × n)` positives and the rest negatives, shuffled"
+    f = self.frac()
+    if f is None or not self.shuffle: return super(PosFracDL, self).get_idxs()
+    y = np.asarray(self.dataset.items['label'])
+    rng = np.random.default_rng(self.rng.randint(0, 2**32 - 1))
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+    k = int(round(f*self.n)) if len(pos) and len(neg) else (self.n if len(pos) else 0)
+    return rng.permutation(np.concatenate([_draw(rng, pos, k), _draw(rng, neg, self.n - k)])).tolist()
 
 # %% ../nbs/05_data.ipynb #c725954b
 class PosFracCallback(Callback):
@@ -490,32 +580,54 @@ def prepare_siim(src, # SIIM folder: `train-rle.csv` and `dicom-images-train/`
                  dest, # cache folder
                  size:int=256, csv=None, # default: `<src>/train-rle.csv` (or `.csv.gz`)
                  dicom_root=None, # default: `<src>/dicom-images-train`, or `src` itself when that does not exist
-                 n_folds:int=5, seed:int=42, n_workers:int=defaults.cpus, clahe:bool=False, progress:bool=True, verbose:bool=True
+                 n_folds:int=5, seed:int=42, num_workers:int=defaults.cpus, clahe:bool=False,
+                 progress:bool=True, verbose:bool=True
                 ) -> pd.DataFrame: # the cached index (as `load_cache(dest)`)
     "Index, folds and cache of a SIIM folder in one call, with a printed summary"
     src = Path(src)
     if not src.is_dir(): raise DataError(f"source folder not found: {src}")
-    if csv is None: csv = next((p for p in (src/'train-rle.csv', src/'train-rle.csv.gz') if p.exists()), src/'train-rle.csv')
+    if csv is None:
+        csv = next((p for p in (src/'train-rle.csv', src/'train-rle.csv.gz') if p.exists()), src/'train-rle.csv')
     if not Path(csv).exists(): raise DataError(f"label file not found: {csv}; pass --csv PATH")
-    root = Path(dicom_root) if dicom_root else (src/'dicom-images-train' if (src/'dicom-images-train').is_dir() else src)
-    index, probs = siim_index(csv, root, n_folds, seed, n_workers, progress=progress, warn=False)
-    if not len(index): raise DataError(f"no image of {csv} has a readable DICOM under {root}: {probs.kind.value_counts().to_dict()}")
+    if dicom_root: root = Path(dicom_root)
+    else: root = src/'dicom-images-train' if (src/'dicom-images-train').is_dir() else src
+    index, probs = siim_index(csv, root, n_folds=n_folds, seed=seed, num_workers=num_workers,
+                              progress=progress, warn=False)
+    if not len(index):
+        raise DataError(f"no image of {csv} has a readable DICOM under {root}: {probs.kind.value_counts().to_dict()}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # the summary below lists the problems
-        out = prepare_cache(index, dest, size, n_workers, clahe, probs, progress)
-    if verbose: print(_summary(out, pd.read_csv(Path(dest)/'problems.csv'), Path(dest)))
+        out = prepare_cache(index, dest, size=size, num_workers=num_workers, clahe=clahe, problems=probs,
+                            progress=progress)
+    if verbose: print(_summary(out, probs=pd.read_csv(Path(dest)/'problems.csv'), dest=Path(dest)))
     return out
 
 # %% ../nbs/05_data.ipynb #22cbe5f1
 def _summary(idx:pd.DataFrame, probs:pd.DataFrame, dest:Path) -> str:
-    t = fold_table(idx)
-    c = idx.attrs.get('cache', {})
-    lines = [f"cached {len(idx)} images ({idx.label.sum()} positive) at {dest}: {c.get('done', 0)} written, {c.get('skipped', 0)} already there",
-             "positives per fold: " + ', '.join(f"{f}: {p}/{n}" for f, p, n in zip(t.index, t.positives, t.images))]
-    if len(probs): lines.append(f"problems: {len(probs)} (" + ', '.join(f"{n} {k}" for k, n in probs.kind.value_counts().items()) + f"), listed in {dest/'problems.csv'}")
+    "What `prepare_siim` did: images cached, positives per fold, problems, and where each file is"
+    t, c = fold_table(idx), idx.attrs.get('cache', {})
+    per_fold = ', '.join(f"{f}: {p}/{n}" for f, p, n in zip(t.index, t.positives, t.images))
+    lines = [f"cached {len(idx)} images ({idx.label.sum()} positive) at {dest}: "
+             f"{c.get('done', 0)} written, {c.get('skipped', 0)} already there",
+             "positives per fold: " + per_fold]
+    if len(probs):
+        kinds = ', '.join(f"{n} {k}" for k, n in probs.kind.value_counts().items())
+        lines.append(f"problems: {len(probs)} ({kinds}), listed in {dest/'problems.csv'}")
     else: lines.append("problems: none")
     lines.append(f"index: {dest/'index.csv'}; images: {dest/'images'}; masks: {dest/'masks'}")
     return '\n'.join(lines)
+
+# %% ../nbs/05_data.ipynb #3889946e
+def _num_workers(num_workers:int|None, n_workers:int|None) -> int:
+    "`ptx_prepare`'s processes: `num_workers`, or the deprecated `n_workers` with a warning; `None`: all CPUs"
+    if n_workers is not None:
+        if num_workers is not None:
+            raise CliError("ptx_prepare: give --num-workers, not both --num-workers and --n-workers "
+                           "(its deprecated old name)")
+        warnings.warn("ptx_prepare: --n-workers (n_workers) is deprecated and will be removed in the next release; "
+                      "use --num-workers (num_workers)", FutureWarning, stacklevel=3)
+        num_workers = n_workers
+    return defaults.cpus if num_workers is None else num_workers
 
 # %% ../nbs/05_data.ipynb #3889946f
 @call_parse
@@ -525,11 +637,15 @@ def ptx_prepare(src:str=None, # SIIM folder holding train-rle.csv and dicom-imag
                 csv:str=None, # label file (default: SRC/train-rle.csv)
                 dicom_root:str=None, # DICOM folder (default: SRC/dicom-images-train, or SRC)
                 n_folds:int=5, # cross-validation folds
-                n_workers:int=None, # processes (default: all CPUs)
+                num_workers:int=None, # processes (default: all CPUs)
                 seed:int=42, # seed of the folds
-                clahe:bool=False # apply CLAHE to the cached images
+                clahe:bool=False, # apply CLAHE to the cached images
+                n_workers:int=None # deprecated name of --num-workers, accepted with a warning until the next release
                ):
     "Index a SIIM-ACR folder, deal stratified folds and cache its images and masks at SIZE px"
-    if src is None or dest is None: raise CliError("ptx_prepare: --src and --dest are required, e.g. `ptx_prepare --src siim --dest cache256`")
-    try: return prepare_siim(src, dest, size, csv, dicom_root, n_folds, seed, defaults.cpus if n_workers is None else n_workers, clahe)
-    except (DataError, RLEError, DicomError, FileNotFoundError) as e: raise CliError(f"ptx_prepare: {e}") from None
+    if src is None or dest is None:
+        raise CliError("ptx_prepare: --src and --dest are required, e.g. `ptx_prepare --src siim --dest cache256`")
+    num_workers = _num_workers(num_workers, n_workers=n_workers)
+    try: return prepare_siim(src, dest, size=size, csv=csv, dicom_root=dicom_root, n_folds=n_folds, seed=seed,
+                             num_workers=num_workers, clahe=clahe)
+    except (PtxError, OSError) as e: raise CliError(f"ptx_prepare: {e}") from None   # OSError: FileNotFoundError too

@@ -8,6 +8,7 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/losses.html.md"""
 from __future__ import annotations
 import inspect, warnings
 import torch, torch.nn as nn, torch.nn.functional as F
+from fastcore.basics import patch
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', FutureWarning)   # torchvision's import uses the deprecated torch.jit.script
     from torchvision.ops import sigmoid_focal_loss
@@ -27,12 +28,14 @@ def flat_logits_targets(inp, # logits `(N,1,H,W)`, `(N,H,W)`, `(N,1)` or `(N,)`
                         targ # targets of 0/1 (any dtype) with the same shape, or without the channel axis of size 1
                        ) -> tuple: # float32 logits and targets, both `(N, P)`: one row per image or item
     "Plain float tensors of logits and targets with one row per item, after checking that they match"
-    inp,targ = inp.as_subclass(torch.Tensor), targ.as_subclass(torch.Tensor)  # fastai's TensorImage and TensorMask refuse to mix
+    # fastai's TensorImage and TensorMask refuse to mix
+    inp,targ = inp.as_subclass(torch.Tensor), targ.as_subclass(torch.Tensor)
     if inp.ndim == targ.ndim + 1 and inp.shape[1] == 1: inp = inp[:, 0]
     elif targ.ndim == inp.ndim + 1 and targ.shape[1] == 1: targ = targ[:, 0]
     if inp.shape != targ.shape:
-        raise LossError(f"logits {tuple(inp.shape)} do not match targets {tuple(targ.shape)}: these losses want one logit per target, "
-                        "(N,1,H,W) or (N,H,W) logits for (N,H,W) masks, (N,1) or (N,) logits for (N,) labels; build the model with n_out=1")
+        raise LossError(f"logits {tuple(inp.shape)} do not match targets {tuple(targ.shape)}: these losses want "
+                        "one logit per target, (N,1,H,W) or (N,H,W) logits for (N,H,W) masks, (N,1) or (N,) logits "
+                        "for (N,) labels; build the model with n_out=1")
     x,t = inp.float().reshape(len(inp), -1), targ.float().reshape(len(targ), -1)
     if t.numel() and ((lo_hi := torch.aminmax(t))[0] < 0 or lo_hi[1] > 1):
         raise LossError(f"targets must be 0/1 (or probabilities), got values in [{lo_hi[0]:g}, {lo_hi[1]:g}]: "
@@ -41,13 +44,14 @@ def flat_logits_targets(inp, # logits `(N,1,H,W)`, `(N,H,W)`, `(N,1)` or `(N,)`
 
 # %% ../nbs/06_losses.ipynb #0f52c3b4
 class SigmoidLoss(nn.Module):
-    "Base of the losses on single-channel logits: `row_loss` per image (or pooled), sigmoid `activation`, thresholded `decodes`"
+    "Base of the losses on one-channel logits: `row_loss` per image (or pooled), sigmoid `activation`, `decodes`"
     per_image = True
-    def __init__(self, reduction:str='mean', # 'mean'/'sum' over images (one value when pooled); 'none': each image's own loss
-                 thresh:float=0.5 # `decodes` calls a pixel (or image) positive when its probability is strictly above this
+    def __init__(self, reduction:str='mean', # 'mean', 'sum' (one value if pooled); 'none': each image's own loss
+                 thresh:float=0.5 # `decodes` calls a pixel (image) positive when its probability is strictly above this
                 ):
         super().__init__()
-        if reduction not in ('mean', 'sum', 'none'): raise LossError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        if reduction not in ('mean', 'sum', 'none'):
+            raise LossError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.reduction,self.thresh = reduction,thresh
     def row_loss(self, x, t): raise NotImplementedError
     def forward(self, inp, targ):
@@ -59,15 +63,19 @@ class SigmoidLoss(nn.Module):
     def decodes(self, x):
         x = x > self.thresh
         return x[:, 0] if x.ndim in (2, 4) and x.shape[1] == 1 else x
-    def extra_repr(self):
-        ps = [p for p in inspect.signature(type(self).__init__).parameters if p != 'self' and hasattr(self, p)]
-        return ', '.join(f'{p}={getattr(self, p)!r}' for p in ps)
+
+# %% ../nbs/06_losses.ipynb #0f52c3b5
+@patch
+def extra_repr(self:SigmoidLoss):
+    "The constructor's arguments and their values, for `repr`"
+    ps = [p for p in inspect.signature(type(self).__init__).parameters if p != 'self' and hasattr(self, p)]
+    return ', '.join(f'{p}={getattr(self, p)!r}' for p in ps)
 
 # %% ../nbs/06_losses.ipynb #56bf114c
 class SigmoidBCELoss(SigmoidLoss):
     "Binary cross-entropy on logits, averaged over the pixels (or items); `pos_weight` > 1 weighs positive pixels more"
     def __init__(self, pos_weight:float|None=None, reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh); self.pos_weight = pos_weight
+        super().__init__(reduction=reduction, thresh=thresh); self.pos_weight = pos_weight
     def row_loss(self, x, t):
         pw = None if self.pos_weight is None else torch.tensor(float(self.pos_weight), device=x.device)
         return F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction='none').mean(1)
@@ -78,7 +86,7 @@ class FocalLoss(SigmoidLoss):
     def __init__(self, gamma:float=2., # focusing: larger values shrink the loss of pixels that are already right
                  alpha:float|None=None, # weight of the positive class (negatives get 1-`alpha`); None weighs both 1
                  reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh); self.gamma,self.alpha = gamma,alpha
+        super().__init__(reduction=reduction, thresh=thresh); self.gamma,self.alpha = gamma,alpha
     def row_loss(self, x, t):
         a = -1 if self.alpha is None else self.alpha   # torchvision's "no alpha"
         return sigmoid_focal_loss(x, t, alpha=a, gamma=self.gamma, reduction='none').mean(1)
@@ -89,12 +97,14 @@ def soft_counts(x, t) -> tuple:
     p = torch.sigmoid(x)
     return (p*t).sum(1), p.sum(1), t.sum(1)
 
+# %% ../nbs/06_losses.ipynb #ee3c50a9
 class _SoftOverlapLoss(SigmoidLoss):
     "1 − `score(I, P, T)` of the soft counts: the shared body of `DiceLoss` and `JaccardLoss`"
     def __init__(self, per_image:bool=False, # average the loss of each image; False: one loss of the pooled batch
                  smooth:float=1., # added to numerator and denominator: defines empty masks and softens small ones
                  eps:float=1e-7, reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh); self.per_image,self.smooth,self.eps = per_image,smooth,eps
+        super().__init__(reduction=reduction, thresh=thresh)
+        self.per_image,self.smooth,self.eps = per_image,smooth,eps
     def row_loss(self, x, t): return 1 - self.score(*soft_counts(x, t))
 
 # %% ../nbs/06_losses.ipynb #112db3af
@@ -113,7 +123,7 @@ class TverskyLoss(SigmoidLoss):
     def __init__(self, alpha:float=0.3, # weight of the soft false positives P−I
                  beta:float=0.7, # weight of the soft false negatives T−I
                  per_image:bool=False, smooth:float=1., eps:float=1e-7, reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh)
+        super().__init__(reduction=reduction, thresh=thresh)
         self.alpha,self.beta,self.per_image,self.smooth,self.eps = alpha,beta,per_image,smooth,eps
     def row_loss(self, x, t):
         i,p,a = soft_counts(x, t)
@@ -124,8 +134,9 @@ class BCELogDiceLoss(SigmoidLoss):
     "`bce_weight`·BCE + `dice_weight`·(−log soft Dice) with smoothing `smooth` (0.1 in the 2019 thesis)"
     def __init__(self, smooth:float=0.1, bce_weight:float=1., dice_weight:float=1.,
                  per_image:bool=False, eps:float=1e-7, reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh)
-        self.smooth,self.bce_weight,self.dice_weight,self.per_image,self.eps = smooth,bce_weight,dice_weight,per_image,eps
+        super().__init__(reduction=reduction, thresh=thresh)
+        self.smooth,self.bce_weight,self.dice_weight = smooth,bce_weight,dice_weight
+        self.per_image,self.eps = per_image,eps
     def row_loss(self, x, t):
         i,p,a = soft_counts(x, t)
         d = ((2*i + self.smooth) / (p + a + self.smooth + self.eps)).clamp_min(self.eps)
@@ -146,19 +157,19 @@ def lovasz_hinge(x, t) -> torch.Tensor:
 class LovaszHingeLoss(SigmoidLoss):
     "The Lovász hinge loss (Berman et al. 2018), a convex surrogate of the Jaccard loss, per image (default) or pooled"
     def __init__(self, per_image:bool=True, # average the loss of each image, as Berman et al. do; False: pool the batch
-                 symmetric:bool=False, # average with the loss of the flipped problem (background as class), as the 1st-place solution did
+                 symmetric:bool=False, # average with the flipped problem's loss (background as class), as the 1st place
                  reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh); self.per_image,self.symmetric = per_image,symmetric
+        super().__init__(reduction=reduction, thresh=thresh); self.per_image,self.symmetric = per_image,symmetric
     def row_loss(self, x, t):
         l = lovasz_hinge(x, t)
         return (l + lovasz_hinge(-x, 1 - t)) / 2 if self.symmetric else l
 
 # %% ../nbs/06_losses.ipynb #1a0a5bca
 class SoftF1Loss(SigmoidLoss):
-    "1 − soft F1 over the batch, sigmoid probabilities counted as fractional TP/FP/FN: the classifier loss of the thesis"
-    def __init__(self, smooth:float=0., # added to numerator and denominator; > 0 makes a batch without positives push probabilities down
+    "1 − soft F1 over the batch, probabilities counted as fractional TP/FP/FN: the classifier loss of the thesis"
+    def __init__(self, smooth:float=0., # added to both sides; > 0: a batch without positives pushes probabilities down
                  eps:float=1e-6, reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh); self.smooth,self.eps,self.per_image = smooth,eps,False
+        super().__init__(reduction=reduction, thresh=thresh); self.smooth,self.eps,self.per_image = smooth,eps,False
     def row_loss(self, x, t):
         p = torch.sigmoid(x)
         tp,fp,fn = (p*t).sum(1), (p*(1 - t)).sum(1), ((1 - p)*t).sum(1)
@@ -174,16 +185,17 @@ class ComboLoss(SigmoidLoss):
     def __init__(self, weights:dict|None=None, # loss name -> weight; None: `{'bce': 3, 'dice': 1, 'focal': 4}`
                  per_image:bool=False, # compute every term per image (averaged) instead of over the pooled batch
                  reduction:str='mean', thresh:float=0.5):
-        super().__init__(reduction, thresh)
+        super().__init__(reduction=reduction, thresh=thresh)
         self.weights,self.per_image = dict(weights or {'bce': 3., 'dice': 1., 'focal': 4.}), per_image
-        if bad := [k for k in self.weights if k not in LOSSES]: raise LossError(f"ComboLoss: unknown loss {bad[0]!r}, choose from {', '.join(LOSSES)}")
+        if bad := [k for k in self.weights if k not in LOSSES]:
+            raise LossError(f"ComboLoss: unknown loss {bad[0]!r}, choose from {', '.join(LOSSES)}")
         self.terms = nn.ModuleDict({k: LOSSES[k]() for k in self.weights})
     def row_loss(self, x, t): return sum(w * self.terms[k].row_loss(x, t) for k,w in self.weights.items())
 
 # %% ../nbs/06_losses.ipynb #1b81b70d
 LOSSES['combo'] = ComboLoss
 
-def get_loss(name:str, # a key of `LOSSES`: 'soft_f1', 'bce', 'focal', 'jaccard', 'dice', 'bce_log_dice', 'tversky', 'lovasz', 'combo'
+def get_loss(name:str, # a key of `LOSSES`: 'soft_f1', 'bce', 'focal', 'jaccard', 'dice', 'bce_log_dice', ...
              **kwargs) -> SigmoidLoss:
     "The loss registered as `name`, built with `kwargs`: the same call, activation and decodes whatever the name"
     key = name.lower().replace('-', '_')

@@ -24,10 +24,11 @@ __all__ = ['SOURCES', 'ArchError', 'WeightsError', 'arch_names', 'resolve_arch',
 
 # %% ../nbs/07_models.ipynb #2b15d466
 class ArchError(PtxError):
-    "An architecture name that cannot be resolved, or a network that cannot be cut into a body; the message lists close matches or the fix."
+    "An architecture name no source knows, or a network with no body to cut; the message lists close matches or the fix"
 
+# %% ../nbs/07_models.ipynb #2b15d467
 class WeightsError(PtxError):
-    "A weights file (or download) that cannot be used for an architecture; the message names the file and what does not fit."
+    "A weights file (or download) unusable for an architecture; the message names the file and what does not fit"
 
 # %% ../nbs/07_models.ipynb #6b229f1a
 def _import_pretrainedmodels():
@@ -41,11 +42,13 @@ def _import_pretrainedmodels():
 
 _pm = _import_pretrainedmodels()
 
+# %% ../nbs/07_models.ipynb #6b229f1b
 def _pretrainedmodels():
     "The `pretrainedmodels` module, or an `ArchError` explaining why it cannot be used"
     if isinstance(_pm, Exception):
-        raise ArchError(f"the 'pretrainedmodels' source is unavailable: importing it failed with {type(_pm).__name__}: {_pm}. "
-                        "The package is unmaintained; use the same network from timm (e.g. 'seresnext50_32x4d' for 'se_resnext50_32x4d')")
+        raise ArchError(f"the 'pretrainedmodels' source is unavailable: importing it failed with "
+                        f"{type(_pm).__name__}: {_pm}. The package is unmaintained; use the same network from timm "
+                        "(e.g. 'seresnext50_32x4d' for 'se_resnext50_32x4d')")
     return _pm
 
 # %% ../nbs/07_models.ipynb #113a1891
@@ -54,11 +57,14 @@ SOURCES = ('timm', 'torchvision', 'pretrainedmodels')  # the lookup order of unp
 def arch_names(source:str) -> list[str]:
     "The architecture names `source` (one of `SOURCES`) can build"
     if source == 'timm': return timm.list_models()
-    if source == 'torchvision': return torchvision.models.list_models(module=torchvision.models)  # classification models only
+    # classification models only
+    if source == 'torchvision': return torchvision.models.list_models(module=torchvision.models)
     if source == 'pretrainedmodels': return [] if isinstance(_pm, Exception) else list(_pm.model_names)
     raise ArchError(f"unknown source {source!r}; use one of {SOURCES}")
 
-def _has_arch(source, name) -> bool:
+# %% ../nbs/07_models.ipynb #113a1892
+def _has_arch(source:str, name:str) -> bool:
+    "Whether `source` can build `name`"
     if source == 'timm': return timm.is_model(name)  # also accepts pretrained tags such as 'resnet34.a1_in1k'
     return name in arch_names(source)
 
@@ -66,7 +72,8 @@ def _has_arch(source, name) -> bool:
 def resolve_arch(arch:str) -> tuple[str, str]:
     "The `(source, name)` that `arch` (`'name'` or `'source/name'`) refers to"
     src, _, name = arch.rpartition('/')
-    if src and src not in SOURCES: raise ArchError(f"unknown source {src!r} in {arch!r}; use one of {SOURCES} or no prefix")
+    if src and src not in SOURCES:
+        raise ArchError(f"unknown source {src!r} in {arch!r}; use one of {SOURCES} or no prefix")
     if src == 'pretrainedmodels': _pretrainedmodels()
     for s in ([src] if src else SOURCES):
         if _has_arch(s, name): return s, name
@@ -95,13 +102,17 @@ def _refuse_unpickling(fn, e):
     "A `WeightsError` for a `torch.load` failure `e` on `fn`: objects we will not unpickle, or an unreadable file"
     what = re.search(r'Unsupported global: GLOBAL (\S+)', str(e))
     if what: return WeightsError(
-        f"{fn}: refusing to unpickle it: it stores Python objects ({what.group(1)}), not only tensors, and unpickling can run arbitrary code. "
+        f"{fn}: refusing to unpickle it: it stores Python objects ({what.group(1)}), not only tensors, "
+        "and unpickling can run arbitrary code. "
         "In a trusted environment load it with torch.load(fn, weights_only=False) and re-save only the weights: "
-        "torch.save(model.state_dict(), 'weights.pth') or safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
-    return WeightsError(f"{fn}: not a readable torch weights file ({type(e).__name__}: {str(e).split('. ')[0][:200]}); is it truncated or of another format?")
+        "torch.save(model.state_dict(), 'weights.pth') or "
+        "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors')")
+    return WeightsError(f"{fn}: not a readable torch weights file ({type(e).__name__}: {str(e).split('. ')[0][:200]}); "
+                        "is it truncated or of another format?")
 
+# %% ../nbs/07_models.ipynb #087a4102
 def read_state_dict(fn) -> dict[str, torch.Tensor]:
-    "The tensors stored in the weights file `fn` (`.safetensors`, or a `torch.save`d state_dict), read without unpickling objects"
+    "The tensors stored in the weights file `fn` (`.safetensors` or a `torch.save`d state_dict), without unpickling"
     fn = Path(fn)
     if not fn.is_file(): raise FileNotFoundError(f"weights file not found: {fn}")
     if fn.suffix == '.safetensors':
@@ -121,16 +132,30 @@ def _strip_prefix(sd:dict, keys:set) -> dict:
     p = max(hits, key=hits.get)  # ties go to '' (first)
     return {k[len(p):]: v for k,v in sd.items() if k.startswith(p)} if hits[p] else sd
 
+# %% ../nbs/07_models.ipynb #ec64896e
 def _examples(ks, n=4) -> str:
+    "The number of keys `ks` and the first `n` of them, for a message"
     ks = sorted(ks)
     return f"{len(ks)} ({', '.join(ks[:n])}{', ...' if len(ks) > n else ''})"
+
+# %% ../nbs/07_models.ipynb #ec64896f
+def _misfit(fn, model:nn.Module, want:set, sd:dict, missing:set, unexpected:set, shapes:list) -> WeightsError:
+    "The `WeightsError` of a file `fn` whose tensors `sd` do not fit the body tensors `want` of `model`"
+    msg = [f"{fn}: does not fit {type(model).__name__} ({len(want)} body tensors; the file has {len(sd)})"]
+    if missing: msg.append(f"missing keys: {_examples(missing)}")
+    if unexpected: msg.append(f"unexpected keys: {_examples(unexpected)}")
+    more = '; ...' if len(shapes) > 3 else ''
+    if shapes: msg.append(f"shape mismatches: {len(shapes)} ({'; '.join(shapes[:3])}{more})")
+    msg.append("Is it the weights file of this architecture (and this variant, e.g. resnet34 vs resnet50, "
+               "resnet vs resnext)?")
+    return WeightsError('\n  '.join(msg))
 
 # %% ../nbs/07_models.ipynb #46393683
 def load_weights(model:nn.Module, # a freshly built network (the full classifier of the architecture)
                  fn, # a `.safetensors` or `torch.save`d state_dict file
-                 body:list[str]|None=None, # names of `model`'s children to load; the others (the classifier) are ignored; `None`: all
+                 body:list[str]|None=None, # names of the children of `model` to load (not the classifier); `None`: all
                 ) -> nn.Module:
-    "Load the weights of `model`'s children `body` from the file `fn`, strictly; a `WeightsError` says what does not fit"
+    "Load the weights of the children `body` of `model` from `fn`, strictly; a `WeightsError` says what does not fit"
     msd, kids = model.state_dict(), [n for n,_ in model.named_children()]
     body = set(kids if body is None else body)
     want = {k for k in msd if k.split('.')[0] in body}
@@ -139,47 +164,47 @@ def load_weights(model:nn.Module, # a freshly built network (the full classifier
     head = {k for k in sd if k.split('.')[0] in head_names}
     unexpected = set(sd) - want - head
     missing = {k for k in want - set(sd) if not k.endswith('num_batches_tracked')}  # older files predate this buffer
-    shapes = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(msd[k].shape)}" for k in sorted(want & set(sd)) if sd[k].shape != msd[k].shape]
+    shapes = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(msd[k].shape)}"
+              for k in sorted(want & set(sd)) if sd[k].shape != msd[k].shape]
     if missing or unexpected or shapes:
-        msg = [f"{fn}: does not fit {type(model).__name__} ({len(want)} body tensors; the file has {len(sd)})"]
-        if missing: msg.append(f"missing keys: {_examples(missing)}")
-        if unexpected: msg.append(f"unexpected keys: {_examples(unexpected)}")
-        if shapes: msg.append(f"shape mismatches: {len(shapes)} ({'; '.join(shapes[:3])}{'; ...' if len(shapes) > 3 else ''})")
-        msg.append("Is it the weights file of this architecture (and this variant, e.g. resnet34 vs resnet50, resnet vs resnext)?")
-        raise WeightsError('\n  '.join(msg))
+        raise _misfit(fn, model=model, want=want, sd=sd, missing=missing, unexpected=unexpected, shapes=shapes)
     model.load_state_dict({k: sd[k] for k in want if k in sd}, strict=False)
     return model
 
 # %% ../nbs/07_models.ipynb #67814bec
-def _build(source, name, download:bool) -> nn.Module:
+def _build(source:str, name:str, download:bool) -> nn.Module:
+    "The network `name` of `source`, with its ImageNet weights when `download`, else random ones"
     if source == 'timm': return timm.create_model(name, pretrained=download)
     if source == 'torchvision': return torchvision.models.get_model(name, weights='DEFAULT' if download else None)
     with warnings.catch_warnings():  # pretrainedmodels' torchvision wrappers still pass the deprecated `pretrained=`
         warnings.simplefilter('ignore')
         return _pretrainedmodels().__dict__[name](num_classes=1000, pretrained='imagenet' if download else None)
 
-def _check_pretrained(pretrained):
+# %% ../nbs/07_models.ipynb #67814bed
+def _check_pretrained(pretrained) -> bool|Path:
+    "`pretrained` as a bool or a `Path`, or a `WeightsError` for anything else"
     if isinstance(pretrained, bool): return pretrained
     if isinstance(pretrained, (str, Path)): return Path(pretrained)
     raise WeightsError(f"pretrained must be True, False or the path of a weights file, got {pretrained!r}")
 
 # %% ../nbs/07_models.ipynb #38d28935
 def arch_model(arch:str, # `'name'` or `'source/name'`, see `resolve_arch`
-               pretrained:bool|str|Path=False # `True`: the library's ImageNet weights (download); `False`: random; a path: a local weights file of the whole network
+               pretrained:bool|str|Path=False # `True`: ImageNet (download); `False`: random; a path: whole-net weights
               ) -> nn.Module:
-    "The full ImageNet classifier `arch`, with weights as `pretrained` says"
+    "The full ImageNet classifier `arch`, with weights as `pretrained` says (a weights file of the whole network)"
     (source, name), pretrained = resolve_arch(arch), _check_pretrained(pretrained)
-    if pretrained is False: return _build(source, name, False)
-    if isinstance(pretrained, Path): return load_weights(_build(source, name, False), pretrained)
-    try: return _build(source, name, True)
+    if pretrained is False: return _build(source, name, download=False)
+    if isinstance(pretrained, Path): return load_weights(_build(source, name, download=False), pretrained)
+    try: return _build(source, name, download=True)
     except Exception as e:
-        raise WeightsError(f"could not get the ImageNet weights of {source}/{name} ({type(e).__name__}: {str(e)[:300]}). "
-                           "Offline (a Kaggle kernel without internet)? Attach the weights file as a dataset and pass "
-                           "pretrained='/kaggle/input/<dataset>/<file>.pth' (or .safetensors)") from e
+        raise WeightsError(f"could not get the ImageNet weights of {source}/{name} ({type(e).__name__}: "
+                           f"{str(e)[:300]}). Offline (a Kaggle kernel without internet)? Attach the weights file as "
+                           "a dataset and pass pretrained='/kaggle/input/<dataset>/<file>.pth' (or .safetensors)"
+                          ) from e
 
 # %% ../nbs/07_models.ipynb #4c36bf9b
 def _flatten_stages(named:list, x:torch.Tensor) -> tuple[list, torch.Tensor, list]:
-    "Children `named` as `(name, module)` with `nn.Sequential`s holding several resolution drops split up; output of `x` and each child's output size"
+    "Children `named` (`(name, module)`), `nn.Sequential`s of several resolution drops split; `x`'s output and sizes"
     out, szs = [], []
     for n,m in named:
         if type(m) is nn.Sequential and len(m) > 1:
@@ -193,31 +218,34 @@ def _flatten_stages(named:list, x:torch.Tensor) -> tuple[list, torch.Tensor, lis
 
 # %% ../nbs/07_models.ipynb #517d86ce
 def _cut_idx(model:nn.Module, arch:str, cut=None) -> int:
-    "Index of the first child of `model` that is not part of the body: the last one holding a pooling layer, as fastai does"
+    "Index of the first child of `model` not in the body: the last one holding a pooling layer, as fastai does"
     if cut is not None: return cut
     kids = list(model.children())
     idx = next((i for i in reversed(range(len(kids))) if has_pool_type(kids[i])), None)
-    if not idx: raise ArchError(f"{arch}: no child of {type(model).__name__} holds the global pooling, so the body cannot be cut automatically; pass `cut` (an int)")
+    if not idx:
+        raise ArchError(f"{arch}: no child of {type(model).__name__} holds the global pooling, so the body cannot be "
+                        "cut automatically; pass `cut` (an int)")
     return idx
 
 # %% ../nbs/07_models.ipynb #e903de60
 def create_backbone(arch:str, # `'name'` or `'source/name'`, see `resolve_arch`
-                    pretrained:bool|str|Path=True, # `True`: ImageNet weights (download); `False`: random; a path: a local weights file
+                    pretrained:bool|str|Path=True, # `True`: ImageNet (download); `False`: random; a path: weights file
                     n_in:int=3, # input channels; the first conv's pretrained weights are summed for 1 (as fastai does)
                     cut:int|None=None, # keep the network's first `cut` children; default: up to the global pooling
                     probe:int=128 # side of the dummy image used to find the resolution changes
                    ) -> nn.Sequential:
     "The convolutional body of `arch`: an `nn.Sequential` of named stages, for a pooled head or a `DynamicUnet`"
     pretrained = _check_pretrained(pretrained)
-    model = arch_model(arch, pretrained is True)  # a file is loaded below, into the body's modules only
-    idx = _cut_idx(model, arch, cut)
-    if isinstance(pretrained, Path): load_weights(model, pretrained, [n for n,_ in model.named_children()][:idx])
+    model = arch_model(arch, pretrained=pretrained is True)  # a file is loaded below, into the body's modules only
+    idx = _cut_idx(model, arch=arch, cut=cut)
+    if isinstance(pretrained, Path): load_weights(model, pretrained, body=[n for n,_ in model.named_children()][:idx])
     _update_first_layer(model, n_in, pretrained is not False)
     named = list(model.named_children())[:idx]  # after `_update_first_layer`, which replaces the first conv
     was = model.training; model.eval()
     with torch.no_grad(): named, _, szs = _flatten_stages(named, torch.zeros(1, n_in, probe, probe))
     body = nn.Sequential(OrderedDict(named)).train(was)
-    body.split_idx = next((i for i,s in enumerate(szs) if probe/s >= 16), len(named)//2)  # where fastai's ResNet split falls: stride 16
+    # where fastai's ResNet split falls: stride 16
+    body.split_idx = next((i for i,s in enumerate(szs) if probe/s >= 16), len(named)//2)
     return body
 
 # %% ../nbs/07_models.ipynb #cc7dd773
@@ -230,26 +258,27 @@ def arch_stats(arch:str) -> tuple:
     if source == 'pretrainedmodels':
         s = _pretrainedmodels().pretrained_settings[name]['imagenet']
         if s['input_range'] != [0, 1] or s['input_space'] != 'RGB':
-            raise ArchError(f"{arch} expects {s['input_space']} inputs in {s['input_range']}, not RGB in [0, 1]; fastai's Normalize cannot do that alone")
+            raise ArchError(f"{arch} expects {s['input_space']} inputs in {s['input_range']}, not RGB in [0, 1]; "
+                            "fastai's Normalize cannot do that alone")
         return tuple(s['mean']), tuple(s['std'])
     return tuple(imagenet_stats[0]), tuple(imagenet_stats[1])
 
 # %% ../nbs/07_models.ipynb #ff031565
 def backbone_splitter(m:nn.Module) -> list:
-    "Three parameter groups of a model whose `m[0]` is a `create_backbone` body: body to stride 8, body from stride 16, the rest"
+    "Three parameter groups of `m` (`m[0]` a `create_backbone` body): body to stride 8, body from stride 16, the rest"
     body = m[0]
     i = getattr(body, 'split_idx', len(body)//2)
     return L(body[:i], body[i:], m[1:]).map(params)
 
 # %% ../nbs/07_models.ipynb #49606c08
 def cls_model(arch:str='resnext50_32x4d', # `'name'` or `'source/name'`, see `resolve_arch`
-              pretrained:bool|str|Path=True, # `True`: ImageNet weights (download); `False`: random; a path: a local weights file
+              pretrained:bool|str|Path=True, # `True`: ImageNet (download); `False`: random; a path: a weights file
               n_out:int=1, # one logit for pneumothorax / no pneumothorax
               n_in:int=3,
               **kwargs # passed to fastai's `create_head` (`lin_ftrs`, `ps`, `concat_pool`, ...)
              ) -> nn.Sequential:
     "A classifier: the body of `arch` and fastai's head (`Sequential(body, head)`, split by `backbone_splitter`)"
-    body = create_backbone(arch, pretrained, n_in=n_in)
+    body = create_backbone(arch, pretrained=pretrained, n_in=n_in)
     nf = model_sizes(body.eval(), (64, 64))[-1][1]; body.train()
     head = create_head(nf, n_out, **kwargs)
     apply_init(head, nn.init.kaiming_normal_)  # as fastai's `add_head`
@@ -257,11 +286,11 @@ def cls_model(arch:str='resnext50_32x4d', # `'name'` or `'source/name'`, see `re
 
 # %% ../nbs/07_models.ipynb #3e329dad
 def unet_model(arch:str='resnet34', # `'name'` or `'source/name'`, see `resolve_arch`
-               pretrained:bool|str|Path=True, # `True`: ImageNet weights (download); `False`: random; a path: a local weights file
+               pretrained:bool|str|Path=True, # `True`: ImageNet (download); `False`: random; a path: a weights file
                n_out:int=1, # one channel: pneumothorax logit per pixel
                img_size:tuple=(256, 256), # size of the training images (the decoder is sized for it)
                n_in:int=3,
                **kwargs # passed to fastai's `DynamicUnet` (`blur`, `self_attention`, `norm_type`, ...)
               ) -> DynamicUnet:
     "fastai's `DynamicUnet` on the body of `arch` (split by `backbone_splitter`: encoder halves, decoder)"
-    return DynamicUnet(create_backbone(arch, pretrained, n_in=n_in), n_out, img_size, **kwargs)
+    return DynamicUnet(create_backbone(arch, pretrained=pretrained, n_in=n_in), n_out, img_size=img_size, **kwargs)
