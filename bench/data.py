@@ -1,7 +1,7 @@
 """Throughput of `prepare_cache`: SIIM-style 1024x1024 JPEG DICOMs -> 256 px PNG image + mask cache.
 
 Run from the repository root with the project's venv:
-    PTX_SIIM_SAMPLE=../shared/fixtures/siim .venv/bin/python bench/data.py [--n 300 --size 256 --n_workers 2]
+    PTX_SIIM_SAMPLE=../shared/fixtures/siim .venv/bin/python bench/data.py [--n 300 --size 256 --num_workers 2]
 Two sets of `--n` images each, written to a temporary folder (never the repository):
   * synthetic: `make_synth_siim(60, size=1024)` (22% positive, real JPEG Baseline DICOMs; rendering is slow,
     so the 60 files are copied under new ImageIds, with their labels, up to `--n`);
@@ -57,37 +57,37 @@ def replicate(src:Path, dest:Path, n:int) -> Path:
     (dest/'train-rle.csv').write_text('ImageId, EncodedPixels\n' + '\n'.join(rows) + '\n')
     return dest
 
-def run(name:str, src:Path, cache:Path, size:int, n_workers:int):
+def run(name:str, src:Path, cache:Path, size:int, num_workers:int):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        index, probs = siim_index(src/'train-rle.csv', src/'dicom-images-train', n_workers=n_workers, progress=False)
+        index, probs = siim_index(src/'train-rle.csv', src/'dicom-images-train', num_workers=num_workers, progress=False)
     t_index = time.perf_counter() - t0
     rss0, c0, t0 = rss_mb(), cpu_s(), time.perf_counter()
-    out = prepare_cache(index, cache, size=size, n_workers=n_workers, progress=False)
+    out = prepare_cache(index, cache, size=size, num_workers=num_workers, progress=False)
     t, cpu = time.perf_counter() - t0, cpu_s() - c0
-    rate, cpu_rate = len(out) / t, len(out) * min(n_workers or 1, os.cpu_count()) / cpu
+    rate, cpu_rate = len(out) / t, len(out) * min(num_workers or 1, os.cpu_count()) / cpu
     print(f"{name:9s} {len(out):4d} images ({out.label.sum()} positive): index {t_index:.2f} s; cache {t:.2f} s wall = {rate:.0f} img/s"
           f" -> 12,000 images in {12000/rate:.0f} s; failed {out.attrs['cache']['failed']}\n"
-          f"          CPU {cpu/len(out)*1e3:.1f} ms per image -> {cpu_rate:.0f} img/s with {n_workers} uncontended cores -> 12,000 images in {12000/cpu_rate:.0f} s\n"
+          f"          CPU {cpu/len(out)*1e3:.1f} ms per image -> {cpu_rate:.0f} img/s with {num_workers} uncontended cores -> 12,000 images in {12000/cpu_rate:.0f} s\n"
           f"          peak RSS: main {rss0:.0f} MB before, {rss_mb():.0f} MB after; largest worker {rss_mb(resource.RUSAGE_CHILDREN):.0f} MB (forked from main, pages shared)")
     return rate, cpu_rate
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--n', type=int, default=300); p.add_argument('--size', type=int, default=256)
-    p.add_argument('--n_workers', type=int, default=2)
+    p.add_argument('--num_workers', type=int, default=2)
     a = p.parse_args()
     sample = Path(os.environ.get('PTX_SIIM_SAMPLE', Path(__file__).resolve().parents[2]/'shared/fixtures/siim'))
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, load average {os.getloadavg()[0]:.1f}; n={a.n} per set, 1024 px -> {a.size} px, n_workers={a.n_workers}")
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, load average {os.getloadavg()[0]:.1f}; n={a.n} per set, 1024 px -> {a.size} px, num_workers={a.num_workers}")
     with tempfile.TemporaryDirectory(prefix='ptx_bench_data_') as d:
         d = Path(d)
         t0 = time.perf_counter()
-        make_synth_siim(d/'synth60', n=60, size=1024, n_workers=a.n_workers, progress=False)
+        make_synth_siim(d/'synth60', n=60, size=1024, num_workers=a.num_workers, progress=False)
         print(f"(generated 60 synthetic 1024 px DICOMs in {time.perf_counter() - t0:.0f} s)")
-        rates = [run('synthetic', replicate(d/'synth60', d/'synth', a.n), d/'cache_synth', a.size, a.n_workers)]
+        rates = [run('synthetic', replicate(d/'synth60', d/'synth', a.n), d/'cache_synth', a.size, a.num_workers)]
         if (sample/SIIM_NAME).exists():
-            rates.append(run('real', real_set(d/'real', a.n, sample), d/'cache_real', a.size, a.n_workers))
+            rates.append(run('real', real_set(d/'real', a.n, sample), d/'cache_real', a.size, a.num_workers))
         else: print(f"real: skipped, no {SIIM_NAME} in {sample} (set PTX_SIIM_SAMPLE)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes on the machine share its {os.cpu_count()} CPUs)")
     wall, cpu = min(r[0] for r in rates), min(r[1] for r in rates)

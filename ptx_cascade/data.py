@@ -152,7 +152,7 @@ def _file_problems(labels:pd.DataFrame, files:dict, probs:list, csv, root:Path) 
 # %% ../nbs/05_data.ipynb #e15898db
 def _with_meta(idx:pd.DataFrame, files:dict, num_workers:int, progress:bool) -> tuple[pd.DataFrame, list]:
     "`idx` joined with the `_META_KEEP` header fields of its files, less the unreadable ones, and their problems"
-    meta = dicom_meta_df([files[i] for i in idx.ImageId], n_workers=num_workers, progress=progress)
+    meta = dicom_meta_df([files[i] for i in idx.ImageId], num_workers=num_workers, progress=progress)
     bad = meta.error.notna().values
     probs = [dict(ImageId=i, file=f, kind='unreadable', reason=e)
              for i, f, e in zip(meta.ImageId[bad], meta.fname[bad], meta.error[bad])]
