@@ -19,5 +19,7 @@ from .classifier import *
 from .segmenter import *
 from .postprocess import *
 from .cascade import *
+from .oof import *
+from .calibration import *
 from .evaluate import *
 from .cli import *
