@@ -204,12 +204,38 @@ def _trained_tasks(models, folds:list) -> list:
                             f"{run_dir(models, 'seg', folds[0])} ...); train them with `ptx_train --task seg --fold K`")
     return tasks
 
+# %% ../nbs/16_evaluate.ipynb #bundf0ld
+def _bundle_folds(bundle_folds, bundle_fold:int|None, folds:list) -> list:
+    "The folds whose runs go into the bundle: `bundle_folds` (a list, 'all' or a comma-separated string) or `[bundle_fold]`"
+    if bundle_folds is not None and bundle_fold is not None:
+        raise EvaluateError("give bundle_folds (several folds: an ensemble) or bundle_fold (one fold), not both")
+    if bundle_fold is not None: bundle_folds = [bundle_fold]
+    if bundle_folds is None: return []
+    if bundle_folds == 'all': return list(folds)
+    try: bf = [int(f) for f in (bundle_folds.split(',') if isinstance(bundle_folds, str) else bundle_folds)]
+    except (TypeError, ValueError): raise EvaluateError(f"bundle folds must be fold numbers or 'all', got {bundle_folds!r}") from None
+    if bad := sorted(set(bf) - set(folds)):
+        raise EvaluateError(f"bundle fold {bad[0]} is not among the evaluated folds {folds}: the bundle's settings are "
+                            "calibrated on those folds' out-of-fold predictions")
+    return bf
+
+# %% ../nbs/16_evaluate.ipynb #bundwr1t
+def _write_bundle(out:Path, models, folds:list) -> Path:
+    "Write `out/bundle`: the cls and seg runs of `folds` (an ensemble when several), with the cascade's calibration"
+    cal = json.loads((out/'settings.json').read_text()).get('cascade')
+    if cal is None: raise EvaluateError(f"no cascade settings to bundle: the runs in {models} lack the classifier "
+                                        f"(cls) or the segmenter (seg) for folds {folds}")
+    return bundle_from_runs([run_dir(models, 'cls', f) for f in folds], [run_dir(models, 'seg', f) for f in folds],
+                            out/'bundle', calibration=cal)
+
 # %% ../nbs/16_evaluate.ipynb #e1a88f7d
 def evaluate_models(cache, # cache folder made by `ptx_prepare`
                     models, # folder of the `ptx_train` runs `<task>_fold<k>` (the default `<cache>/models`)
                     out, # report folder: report.md, PNGs, CSVs, settings.json, oof/ (and bundle/)
                     folds=None, # folds to evaluate; `None`: every fold of the cache
-                    tta:bool=True, bundle_fold:int|None=None, # write `<out>/bundle` from this fold's cls and seg runs
+                    tta:bool=True,
+                    bundle_folds=None, # write `<out>/bundle` of these folds' cls and seg runs (a fold ensemble), or 'all'
+                    bundle_fold:int|None=None, # write `<out>/bundle` of this one fold's runs (`bundle_folds=[k]`)
                     bs:int=32, device=None, progress:bool=True) -> Path:
     "Out-of-fold predictions of the runs in `models` on the cache, calibration, Table 5.1 report (and a bundle)"
     cache, out = Path(cache), Path(out)
@@ -218,13 +244,9 @@ def evaluate_models(cache, # cache folder made by `ptx_prepare`
     tasks = _trained_tasks(models, folds)
     store = collect_oof(OOFStore.create(out/'oof', index, size), models, folds=folds, tasks=tasks, tta=tta, bs=bs,
                         device=device, progress=progress)
+    bf = _bundle_folds(bundle_folds, bundle_fold, folds)   # checked before the long work, not after it
     rep = write_report(store, out)
-    if bundle_fold is not None:
-        cal = json.loads((out/'settings.json').read_text()).get('cascade')
-        if cal is None: raise EvaluateError(f"no cascade settings to bundle: the runs in {models} lack the classifier "
-                                            f"(cls) or the segmenter (seg) for folds {folds}")
-        bundle_from_runs(run_dir(models, 'cls', bundle_fold), run_dir(models, 'seg', bundle_fold), out/'bundle',
-                         calibration={k: cal[k] for k in ('cls_thresh', 'thresh', 'min_area')})
+    if bf: _write_bundle(out, models, bf)
     return rep
 
 # %% ../nbs/16_evaluate.ipynb #5d9e0a0d
@@ -244,6 +266,7 @@ def ptx_evaluate(cache:str=None, # cache folder made by ptx_prepare
                  folds:str=None, # comma-separated folds to evaluate, e.g. 0,1 (default: all)
                  no_tta:bool=False, # skip the flip test-time augmentation rows (half the segmenter time)
                  bundle_fold:int=None, # also write OUT/bundle from this fold's cls and seg runs, calibrated
+                 bundle_folds:str=None, # also write OUT/bundle of several folds' runs (an ensemble): 0,1,2 or all
                  bs:int=32, # images per batch
                  device:str=None # cpu, cuda, ... (default: cuda when available)
                 ):
@@ -254,7 +277,7 @@ def ptx_evaluate(cache:str=None, # cache folder made by ptx_prepare
     except ValueError:
         raise CliError(f"ptx_evaluate: --folds must be comma-separated integers like 0,1,2, got {folds!r}") from None
     try: rep = evaluate_models(cache, models or Path(cache)/'models', out, folds=fl, tta=not no_tta,
-                               bundle_fold=bundle_fold, bs=bs, device=device)
+                               bundle_folds=bundle_folds, bundle_fold=bundle_fold, bs=bs, device=device)
     except (PtxError, OSError) as e: raise CliError(f"ptx_evaluate: {e}") from None
-    print(_summary(Path(out), rep, bundle=bundle_fold is not None))
+    print(_summary(Path(out), rep, bundle=bundle_fold is not None or bundle_folds is not None))
     return rep

@@ -264,12 +264,11 @@ def collect_oof(store:OOFStore, models, # folder holding the `ptx_train` runs `<
         rows, names = store.fold_idxs(f), _TASK_ARRAYS[t][:1 if t == 'cls' or not tta else 2]
         if not len(rows) or all(store.written(n)[rows].all() for n in names): continue   # done before: resume
         net, info = load_run(run_dir(models, t, f))
-        p = CascadePredictor(net if t == 'cls' else None, None if t == 'cls' else net, info['size'], info['size'],
-                             bs=bs, device=device)
+        nets = dict(classifier=net, segmenter=None) if t == 'cls' else dict(classifier=None, segmenter=net)
+        p = CascadePredictor(**nets, cls_size=info['size'], seg_size=info['size'], bs=bs, device=device)
+        ps = [p, p.updated(tta=True)]   # plain and flip-TTA: the same network
         for i in range(0, len(rows), bs):
             r = rows[i:i+bs]; imgs = _cache_images(store, r)
             if t == 'cls': store.write('cls', r, p.cls_probs(imgs)); continue
-            for n, flip in zip(names, (False, True)):
-                p.tta = flip
-                store.write(n, r, _at_size(p.seg_probs(imgs), size=store.size))
+            for n, pp in zip(names, ps): store.write(n, r, _at_size(pp.seg_probs(imgs), size=store.size))
     return store
