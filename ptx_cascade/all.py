@@ -20,4 +20,5 @@ from .segmenter import *
 from .postprocess import *
 from .cascade import *
 from .evaluate import *
-from .cli import *
+from .train import *
+from .demo import *
