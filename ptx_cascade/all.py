@@ -22,4 +22,5 @@ from .cascade import *
 from .oof import *
 from .calibration import *
 from .evaluate import *
-from .cli import *
+from .train import *
+from .demo import *

@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt
 from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastcore.meta import delegates
-with warnings.catch_warnings():
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)   # fastai 2.8 on torch >= 2.10
-    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter widgets
+with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates
+    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter
     from fastai.learner import Learner, SkipToEpoch, save_model
     from fastai.callback.core import Callback
     from fastai.callback.tracker import TrackerCallback, SaveModelCallback
@@ -39,7 +39,7 @@ __all__ = ['TrainError', 'check_stats', 'cuda_speedups', 'cls_learner', 'BestMod
 
 # %% ../nbs/08_classifier.ipynb #1c6816a9
 class TrainError(PtxError):
-    "A training set-up (learner, data, checkpoint folder) that cannot work as asked; the message names the file or setting and the fix."
+    "A training set-up (learner, data, checkpoint folder) that cannot work as asked; the message says how to fix it"
 
 # %% ../nbs/08_classifier.ipynb #406982b1
 def _dls_stats(dls) -> tuple|None:
@@ -48,13 +48,18 @@ def _dls_stats(dls) -> tuple|None:
     if n is None or n.mean is None: return None
     return tuple(n.mean.flatten().tolist()), tuple(n.std.flatten().tolist())
 
+# %% ../nbs/08_classifier.ipynb #chkst001
 def check_stats(dls, arch:str, pretrained=True):
     "Warn when `dls` does not normalise with the statistics the pretrained weights of `arch` expect"
     if pretrained is False: return   # random weights learn whatever scale they are given
     have, want = _dls_stats(dls), arch_stats(arch)
-    if have is None: warnings.warn(f"the DataLoaders have no Normalize; pretrained {arch} expects mean {want[0]}, std {want[1]}: add Normalize.from_stats(*arch_stats({arch!r})) to the batch transforms", stacklevel=2)
+    fix = f"Normalize.from_stats(*arch_stats({arch!r}))"
+    if have is None:
+        warnings.warn(f"the DataLoaders have no Normalize; pretrained {arch} expects mean {want[0]}, std {want[1]}: "
+                      f"add {fix} to the batch transforms", stacklevel=2)
     elif not np.allclose(have[0], want[0], atol=1e-3) or not np.allclose(have[1], want[1], atol=1e-3):
-        warnings.warn(f"the DataLoaders normalise with mean {have[0]}, std {have[1]}, but pretrained {arch} expects mean {want[0]}, std {want[1]}: build them with Normalize.from_stats(*arch_stats({arch!r}))", stacklevel=2)
+        warnings.warn(f"the DataLoaders normalise with mean {have[0]}, std {have[1]}, but pretrained {arch} expects "
+                      f"mean {want[0]}, std {want[1]}: build them with {fix}", stacklevel=2)
 
 # %% ../nbs/08_classifier.ipynb #c7001658
 def cuda_speedups(learn:Learner, enable:bool|None=None # `None`: when the learner's data lives on a CUDA device
@@ -68,7 +73,7 @@ def cuda_speedups(learn:Learner, enable:bool|None=None # `None`: when the learne
 @delegates(Learner.__init__, but=['splitter', 'model'])
 def cls_learner(dls, # from `cls_dls`: images and float 0./1. labels
                 arch:str='resnext50_32x4d', # backbone, `'name'` or `'source/name'` (see `models.resolve_arch`)
-                pretrained:bool|str|Path=True, # `True`: ImageNet weights (download); `False`: random; a path: a local weights file
+                pretrained:bool|str|Path=True, # `True`: ImageNet weights (download); `False`: random; a path: a file
                 loss_func=None, # default `SoftF1Loss()`; e.g. `get_loss('bce')` or `get_loss('focal')`
                 opt_func=RAdam, metrics=None, # default `cls_metrics()`: F1, MCC, ROC AUC, precision, recall
                 path=None, cbs=None,
@@ -79,7 +84,8 @@ def cls_learner(dls, # from `cls_dls`: images and float 0./1. labels
     check_stats(dls, arch, pretrained)
     model = cls_model(arch, pretrained, n_out=1, lin_ftrs=lin_ftrs, ps=ps)
     learn = Learner(dls, model, loss_func=SoftF1Loss() if loss_func is None else loss_func, opt_func=opt_func,
-                    metrics=cls_metrics() if metrics is None else metrics, path=path, cbs=cbs, splitter=backbone_splitter, **kwargs)
+                    metrics=cls_metrics() if metrics is None else metrics, path=path, cbs=cbs,
+                    splitter=backbone_splitter, **kwargs)
     if pretrained is not False: learn.freeze()   # as fastai's `vision_learner`: train the new head first
     return cuda_speedups(learn, fp16)
 
@@ -91,7 +97,7 @@ def _skipping(learn) -> bool:
 
 # %% ../nbs/08_classifier.ipynb #5618fc9b
 class BestModelCallback(SaveModelCallback):
-    "fastai's `SaveModelCallback` for resumable runs: skipped epochs count for nothing, `best` can start from a saved value, loading at the end is optional"
+    "fastai's `SaveModelCallback` for resumable runs: skipped epochs count for nothing, `best` can start at a saved one"
     def __init__(self, monitor='valid_loss', comp=None, fname='best',
                  best:float|None=None, # the best value so far (from a checkpoint); `None`: start afresh
                  load_best:bool=True, # load the best weights after fitting
@@ -101,11 +107,12 @@ class BestModelCallback(SaveModelCallback):
     def after_epoch(self):
         if not _skipping(self.learn): super().after_epoch()
     def after_fit(self, **kwargs):
-        if self.load_best and (self.path/self.model_dir/f'{self.fname}.pth').exists(): self.learn.load(self.fname, with_opt=False)
+        if self.load_best and (self.path/self.model_dir/f'{self.fname}.pth').exists():
+            self.learn.load(self.fname, with_opt=False)
 
 # %% ../nbs/08_classifier.ipynb #b537ad72
 class HistoryCSVLogger(CSVLogger):
-    "fastai's `CSVLogger` for resumable runs: one header, rows numbered from `offset`, a resumed run keeps the rows before `start` and drops later ones"
+    "fastai's `CSVLogger` for resumable runs: one header, rows numbered from `offset`; resuming keeps rows < `start`"
     def __init__(self, fname='history.csv', append:bool=False,
                  start:int=0, # with `append`: keep the rows of the epochs before this one (global numbering)
                  offset:int=0): # added to fastai's epoch number: the epochs of earlier phases
@@ -115,15 +122,18 @@ class HistoryCSVLogger(CSVLogger):
         fn, head = self.path/self.fname, ','.join(self.recorder.metric_names)
         fn.parent.mkdir(parents=True, exist_ok=True)
         rows = fn.read_text().splitlines() if self.append and fn.exists() else []
-        if rows and rows[0] != head: raise TrainError(f"{fn}: its columns ({rows[0]}) are not this learner's ({head}); resume with the same metrics, or start afresh with resume=False")
-        keep = [r for r in rows[1:] if r and int(r.split(',')[0]) < self.start]   # a killed run may have logged epochs after its last checkpoint
+        if rows and rows[0] != head:
+            raise TrainError(f"{fn}: its columns ({rows[0]}) are not this learner's ({head}); "
+                             "resume with the same metrics, or start afresh with resume=False")
+        # a killed run may have logged epochs after its last checkpoint
+        keep = [r for r in rows[1:] if r and int(r.split(',')[0]) < self.start]
         self.file = None
         if not rank_distrib():   # on several GPUs only the main process writes
             write_text(fn, '\n'.join([head, *keep]) + '\n')
             self.file = open(fn, 'a')
         self.old_logger, self.learn.logger = self.logger, self._write_line
     def _write_line(self, log):
-        if _skipping(self.learn): return   # neither the file nor the progress table get the empty row of a skipped epoch
+        if _skipping(self.learn): return   # neither the file nor the progress table get a skipped epoch's empty row
         log = [log[0] + self.offset, *log[1:]]
         if self.file is None: self.old_logger(log)
         else: super()._write_line(log)
@@ -133,12 +143,12 @@ class HistoryCSVLogger(CSVLogger):
 
 # %% ../nbs/08_classifier.ipynb #ed8b3124
 class CheckpointCallback(Callback):
-    "After each epoch, save the model and optimizer to `models/{fname}.pth` and where training stands to `models/{fname}.json`"
+    "After each epoch, save the model and optimizer to `models/{fname}.pth`, where training stands to `{fname}.json`"
     order = SaveModelCallback.order + 1   # after the best model is saved, so the JSON's `best` is current
     def __init__(self, fname:str='last', info:dict|None=None): # `info`: more entries for the JSON (e.g. the phase)
         store_attr(); self.info = info or {}
     def after_epoch(self):
-        if _skipping(self.learn):   # keep fastai's Recorder free of the skipped epochs' empty records (`plot_loss` needs that)
+        if _skipping(self.learn):   # keep the Recorder free of skipped epochs' empty records (`plot_loss` needs that)
             self.recorder.values.pop(); self.recorder.iters.pop(); return
         if rank_distrib(): return
         d = self.path/self.model_dir; d.mkdir(parents=True, exist_ok=True)
@@ -150,61 +160,80 @@ class CheckpointCallback(Callback):
 
 # %% ../nbs/08_classifier.ipynb #466562cd
 def read_checkpoint(out_dir, fname:str='last') -> dict|None:
-    "Where the run in `out_dir` stands (`phase`, `epoch` finished, `n_epoch`, `monitor`, `best`), or `None` when it has no checkpoint"
+    "Where the run in `out_dir` stands (`phase`, `epoch` finished, `n_epoch`, `monitor`, `best`); `None`: no checkpoint"
     fn = Path(out_dir)/'models'/f'{fname}.json'
     if not fn.exists(): return None
     try: return json.loads(fn.read_text())
-    except ValueError as e: raise TrainError(f"{fn}: unreadable checkpoint state ({e}); delete it (and {fn.with_suffix('.pth').name}) to start afresh") from None
+    except ValueError as e:
+        raise TrainError(f"{fn}: unreadable checkpoint state ({e}); "
+                         f"delete it (and {fn.with_suffix('.pth').name}) to start afresh") from None
 
 # %% ../nbs/08_classifier.ipynb #30331c96
-def _phases(epochs, freeze_epochs, lr, lr_mult, pct_start) -> list:
+def _phases(epochs, freeze_epochs, lr, lr_mult, pct_start, lr_unfrozen=None) -> list:
     "`(name, n_epoch, fit_one_cycle kwargs)` of the frozen and unfrozen phases that have epochs"
+    if lr_unfrozen is None: lr_unfrozen = slice(lr/lr_mult, lr) if lr_mult != 1 else lr
     ph = [('frozen', freeze_epochs, dict(lr_max=lr, pct_start=0.99)),
-          ('unfrozen', epochs, dict(lr_max=slice(lr/lr_mult, lr) if lr_mult != 1 else lr, pct_start=pct_start))]
+          ('unfrozen', epochs, dict(lr_max=lr_unfrozen, pct_start=pct_start))]
     return [p for p in ph if p[1] > 0]
 
+# %% ../nbs/08_classifier.ipynb #resum001
 def _resume_point(st:dict|None, phases:list, monitor:str, fn) -> tuple[int, int]:
     "`(phase, epoch)` to continue from after checkpoint state `st`"
     if st is None: return 0, 0
     names = [p[0] for p in phases]
-    if st.get('phase') not in names or phases[names.index(st['phase'])][1] != st['n_epoch'] or st['monitor'] != monitor:
-        raise TrainError(f"{fn}: the checkpoint is of a run with phase {st.get('phase')!r}, {st.get('n_epoch')} epochs, monitor {st.get('monitor')!r}; "
-                         f"resume with the same epochs/freeze_epochs/monitor ({[p[:2] for p in phases]}, {monitor!r}), or start afresh with resume=False")
+    same = st.get('phase') in names and phases[names.index(st['phase'])][1] == st['n_epoch']
+    if not same or st['monitor'] != monitor:
+        raise TrainError(f"{fn}: the checkpoint is of a run with phase {st.get('phase')!r}, "
+                         f"{st.get('n_epoch')} epochs, monitor {st.get('monitor')!r}; "
+                         f"resume with the same epochs/freeze_epochs/monitor "
+                         f"({[p[:2] for p in phases]}, {monitor!r}), or start afresh with resume=False")
     i, e = names.index(st['phase']), st['epoch'] + 1
     return (i + 1, 0) if e >= phases[i][1] else (i, e)
 
-# %% ../nbs/08_classifier.ipynb #ac04cbda
-def fit_recipe(learn:Learner, epochs:int, lr:float=1e-3,
-               out_dir=None, # folder of `history.csv` and `models/`; default `learn.path`
-               monitor:str='valid_loss', # the value `best.pth` is chosen by: a loss or a metric name (`[m.name for m in learn.metrics]`)
-               comp=None, # `np.less` or `np.greater`; default: less for losses, greater for metrics
-               freeze_epochs:int=0, # first train this many epochs with the body frozen (as `fine_tune`)
-               lr_mult:float=1., # unfrozen phase: the body's first group gets `lr/lr_mult` (discriminative rates)
-               pct_start:float=0.25, resume:bool=False, # continue from `models/last` in `out_dir`
-               load_best:bool=True, # end with the best epoch's weights (else the last)
-               cbs=None, **kwargs # to `fit_one_cycle` (`div`, `wd`, `moms`, ...)
-              ) -> Learner:
-    "One-cycle training that keeps the best epoch by `monitor`, logs every epoch to `history.csv` and checkpoints each epoch for `resume`"
-    logged = ['train_loss', 'valid_loss', *[getattr(m, 'name', '') for m in learn.metrics]]
-    if monitor not in logged: raise TrainError(f"monitor {monitor!r} is not logged by this learner; choose one of {logged}")
-    if out_dir is not None: learn.path = Path(out_dir)
-    learn.path.mkdir(parents=True, exist_ok=True)
-    phases, ck = _phases(epochs, freeze_epochs, lr, lr_mult, pct_start), learn.path/learn.model_dir/'last.json'
+# %% ../nbs/08_classifier.ipynb #start001
+def _start(learn:Learner, phases:list, monitor:str, resume:bool) -> tuple[dict|None, int, int]:
+    "`(checkpoint state, phase, epoch)` a run in `learn.path` starts from; loads `models/last` when resuming"
+    ck = learn.path/learn.model_dir/'last.json'
     st = read_checkpoint(learn.path) if resume else None
     if resume and st is None: print(f"no checkpoint in {learn.path/learn.model_dir}: starting afresh")
     if not resume: ck.unlink(missing_ok=True)   # a stale state must not make a later resume continue another run
     p0, e0 = _resume_point(st, phases, monitor, ck)
     if st is not None:
         learn.load('last', with_opt=True)
-        print(f"resuming {phases[p0][0]} epoch {e0}" if p0 < len(phases) else "the run is complete: loading its best weights")
+        print(f"resuming {phases[p0][0]} epoch {e0}" if p0 < len(phases) else
+              "the run is complete: loading its best weights")
+    return st, p0, e0
+
+# %% ../nbs/08_classifier.ipynb #ac04cbda
+def fit_recipe(learn:Learner, epochs:int, lr:float=1e-3,
+               out_dir=None, # folder of `history.csv` and `models/`; default `learn.path`
+               # the value `best.pth` is chosen by: a loss or a metric name (`[m.name for m in learn.metrics]`)
+               monitor:str='valid_loss',
+               comp=None, # `np.less` or `np.greater`; default: less for losses, greater for metrics
+               freeze_epochs:int=0, # first train this many epochs with the body frozen (as `fine_tune`)
+               lr_mult:float=1., # unfrozen phase: the body's first group gets `lr/lr_mult` (discriminative rates)
+               lr_unfrozen=None, # unfrozen phase's rates (a float or a `slice`) instead of `lr` and `lr_mult`
+               pct_start:float=0.25, resume:bool=False, # continue from `models/last` in `out_dir`
+               load_best:bool=True, # end with the best epoch's weights (else the last)
+               cbs=None, **kwargs # to `fit_one_cycle` (`div`, `wd`, `moms`, ...)
+              ) -> Learner:
+    "One-cycle training that keeps the best epoch by `monitor`, logs epochs to `history.csv`, checkpoints for `resume`"
+    logged = ['train_loss', 'valid_loss', *[getattr(m, 'name', '') for m in learn.metrics]]
+    if monitor not in logged:
+        raise TrainError(f"monitor {monitor!r} is not logged by this learner; choose one of {logged}")
+    if out_dir is not None: learn.path = Path(out_dir)
+    learn.path.mkdir(parents=True, exist_ok=True)
+    phases = _phases(epochs, freeze_epochs, lr, lr_mult=lr_mult, pct_start=pct_start, lr_unfrozen=lr_unfrozen)
+    st, p0, e0 = _start(learn, phases, monitor=monitor, resume=resume)
     best = None if st is None else st['best']
     for i, (name, n, kw) in enumerate(phases):
         if i < p0: continue
         learn.freeze() if name == 'frozen' else learn.unfreeze()
         start, offset = (e0 if i == p0 else 0), sum(p[1] for p in phases[:i])
         bcb = BestModelCallback(monitor, comp, best=best, load_best=False)
-        run_cbs = [HistoryCSVLogger(append=st is not None or i > 0, start=offset + start, offset=offset), bcb, CheckpointCallback(info=dict(phase=name))]
-        learn.fit_one_cycle(n, start_epoch=start, cbs=run_cbs + L(cbs), **{**kwargs, **kw})
+        log = HistoryCSVLogger(append=st is not None or i > 0, start=offset + start, offset=offset)
+        learn.fit_one_cycle(n, start_epoch=start, cbs=[log, bcb, CheckpointCallback(info=dict(phase=name))] + L(cbs),
+                            **{**kwargs, **kw})
         best = bcb.best
     if load_best and (learn.path/learn.model_dir/'best.pth').exists(): learn.load('best', with_opt=False)
     return learn
@@ -216,9 +245,11 @@ _all_ = ['set_seed']   # fastai's, re-exported
 def _find_cutout(dls) -> Cutout:
     "The `Cutout` of `dls`: `dls.cutout` (set by `cls_dls`), else the first in the training batch transforms"
     c = getattr(dls, 'cutout', None) or next((t for t in dls.train.after_batch.fs if isinstance(t, Cutout)), None)
-    if c is None: raise TrainError("the DataLoaders have no Cutout transform: build them with cls_dls(..., cutout=0.) so that it can be switched on")
+    if c is None: raise TrainError("the DataLoaders have no Cutout transform: build them with cls_dls(..., cutout=0.) "
+                                   "so that it can be switched on")
     return c
 
+# %% ../nbs/08_classifier.ipynb #cutsch01
 class CutoutScheduler(Callback):
     "Set the `p` of the DataLoaders' `Cutout` to `p` from epoch `epoch` on (0 before)"
     def __init__(self, epoch:int, p:float=0.5):
@@ -228,7 +259,8 @@ class CutoutScheduler(Callback):
     def after_fit(self): self.cut.p = self.old
 
 # %% ../nbs/08_classifier.ipynb #cad4c7a1
-def cls_recipe(learn:Learner, epochs:int=127, lr:float=1e-3, # one cycle of `epochs` at `lr` (pick it with `learn.lr_find()`)
+def cls_recipe(learn:Learner,
+               epochs:int=127, lr:float=1e-3, # one cycle of `epochs` at `lr` (pick it with `learn.lr_find()`)
                cutout_epoch:int|None=None, # epoch from which Cutout is on; `None`: never
                cutout_p:float=0.5, # probability of Cutout per image once on
                out_dir=None, monitor:str='f1', resume:bool=False, cbs=None,
@@ -236,7 +268,8 @@ def cls_recipe(learn:Learner, epochs:int=127, lr:float=1e-3, # one cycle of `epo
               ) -> Learner:
     "The thesis classifier schedule (Table 4.3): one cycle of `epochs`, Cutout from `cutout_epoch`, best epoch by F1"
     extra = [] if cutout_epoch is None else [CutoutScheduler(cutout_epoch, cutout_p)]
-    return fit_recipe(learn, epochs, lr, out_dir, monitor=monitor, resume=resume, cbs=extra + L(cbs), **kwargs)
+    return fit_recipe(learn, epochs=epochs, lr=lr, out_dir=out_dir, monitor=monitor, resume=resume,
+                      cbs=extra + L(cbs), **kwargs)
 
 # %% ../nbs/08_classifier.ipynb #bc95338f
 def show_cls_results(learn:Learner, n:int=9, # how many validation images
@@ -245,24 +278,26 @@ def show_cls_results(learn:Learner, n:int=9, # how many validation images
     "Validation images with their true label and predicted probability, green when right at `thresh`, red when wrong"
     ds = learn.dls.valid_ds
     idxs = list(range(min(n, len(ds)))) if idxs is None else list(idxs)
-    dl = learn.dls.test_dl(ds.items.iloc[idxs], rm_type_tfms=0, with_labels=True)   # rows of the index, read as in validation
+    dl = learn.dls.test_dl(ds.items.iloc[idxs], rm_type_tfms=0, with_labels=True)   # index rows, read as in validation
     probs, targs = learn.get_preds(dl=dl)
     nrows = -(-len(idxs) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=figsize or (2.2*ncols, 2.4*nrows), squeeze=False)
     for ax, i, p, t in zip(axs.flat, idxs, probs.flatten().tolist(), targs.flatten().tolist()):
         ds[i][0].show(ctx=ax, cmap='gray')
-        ax.set_title(f"true {'ptx' if t > 0.5 else 'none'}, p={p:.2f}", color='green' if (p > thresh) == (t > 0.5) else 'red', fontsize=9)
+        ax.set_title(f"true {'ptx' if t > 0.5 else 'none'}, p={p:.2f}", fontsize=9,
+                     color='green' if (p > thresh) == (t > 0.5) else 'red')
     for ax in axs.flat[len(idxs):]: ax.axis('off')
     plt.tight_layout()
     return probs.flatten(), targs.flatten()
 
 # %% ../nbs/08_classifier.ipynb #c1473afc
 def plot_cls_confusion(probs, targs, thresh:float=0.5, ax=None, title:str|None=None):
-    "Plot the 2×2 confusion matrix of probabilities `probs` thresholded at `thresh` against 0/1 `targs`; returns the matrix"
+    "Plot the 2×2 confusion matrix of probabilities `probs` thresholded at `thresh` against 0/1 `targs`; return it"
     cm = confusion(probs, targs, thresh)
     if ax is None: _, ax = plt.subplots(figsize=(3.2, 3))
     ax.imshow(cm, cmap='Blues')
-    for (r, c), v in np.ndenumerate(cm): ax.text(c, r, str(v), ha='center', va='center', color='white' if v > cm.max()/2 else 'black')
+    for (r, c), v in np.ndenumerate(cm):
+        ax.text(c, r, str(v), ha='center', va='center', color='white' if v > cm.max()/2 else 'black')
     names = ['none', 'ptx']
     ax.set_xticks([0, 1], names); ax.set_yticks([0, 1], names); ax.set_xlabel('predicted'); ax.set_ylabel('actual')
     ax.set_title(title or f'threshold {thresh:g}')

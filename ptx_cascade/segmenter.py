@@ -26,12 +26,12 @@ from .metrics import KaggleDice, PooledDice, PooledIoU, dice_per_image
 from .data import PosFracDL, PosFracCallback
 
 # %% auto #0
-__all__ = ['seg_learner', 'SWACallback', 'seg_recipe', 'show_seg_results']
+__all__ = ['seg_learner', 'SWACallback', 'seg_lr_unfrozen', 'seg_recipe', 'show_seg_results']
 
 # %% ../nbs/09_segmenter.ipynb #1cc59341
-def seg_learner(dls, # from `seg_dls`: images → 0/1 masks (`positive_only=True` for the cascade, `False` for the baseline)
+def seg_learner(dls, # from `seg_dls`: images → 0/1 masks (`positive_only=True`: the cascade's; `False`: the baseline)
                 arch:str='resnet34', # encoder: `'name'` or `'source/name'` (see `models.resolve_arch`)
-                pretrained:bool|str|Path=True, # `True`: ImageNet weights (download); `False`: random; a path: a local weights file
+                pretrained:bool|str|Path=True, # `True`: ImageNet weights (download); `False`: random; a path: a file
                 loss_func=None, # `None`: `JaccardLoss()`; any `losses.get_loss(name)` fits
                 opt_func=Adam,
                 metrics=None, # `None`: `KaggleDice`, `PooledDice`, `PooledIoU` at `thresh`
@@ -41,12 +41,13 @@ def seg_learner(dls, # from `seg_dls`: images → 0/1 masks (`positive_only=True
                 unet_kwargs:dict|None=None, # to fastai's `DynamicUnet` (`blur`, `self_attention`, ...)
                 **kwargs # to `Learner` (`wd`, `model_dir`, ...)
                ) -> Learner:
-    "A `Learner` for a one-channel `DynamicUnet` on the encoder `arch`, with three parameter groups, frozen when `pretrained`"
+    "A `Learner` for a one-channel `DynamicUnet` on encoder `arch`, three parameter groups, frozen when `pretrained`"
     if img_size is None: img_size = tuple(dls.valid.one_batch()[0].shape[-2:])
     model = unet_model(arch, pretrained, n_out=1, img_size=img_size, **(unet_kwargs or {}))
     if metrics is None: metrics = [KaggleDice(thresh), PooledDice(thresh), PooledIoU(thresh)]
     cbs = L(cbs)
-    if isinstance(dls.train, PosFracDL) and not any(isinstance(c, PosFracCallback) for c in cbs): cbs.append(PosFracCallback())
+    if isinstance(dls.train, PosFracDL) and not any(isinstance(c, PosFracCallback) for c in cbs):
+        cbs.append(PosFracCallback())
     learn = Learner(dls, model, loss_func=JaccardLoss() if loss_func is None else loss_func, opt_func=opt_func,
                     metrics=metrics, path=path, cbs=cbs, splitter=backbone_splitter, **kwargs)
     if pretrained is not False: learn.freeze()   # as fastai's `unet_learner`: train the decoder first
@@ -59,14 +60,15 @@ def _plain_batches(dl):
 
 # %% ../nbs/09_segmenter.ipynb #b6840968
 class SWACallback(Callback):
-    "Average the weights at the end of epochs `start_epoch`..`end_epoch`, put the average in the model after fit, recompute BatchNorm statistics"
+    "Average the weights of epochs `start_epoch`..`end_epoch` into the model after fit, recompute BatchNorm statistics"
     order = 70   # after the Recorder (50): the last epoch's metrics are those of the last weights, as always
     def __init__(self, start_epoch:int, # first averaged epoch, numbered as in the progress table (from 0)
                  end_epoch:int|None=None, # last averaged epoch (included); `None`: the last epoch of the fit
                  update_bn:bool=True, # recompute BatchNorm running statistics with a pass over `bn_dl`
                  bn_dl=None # loader of that pass; `None`: the training loader
                 ):
-        if end_epoch is not None and end_epoch < start_epoch: raise ValueError(f"SWACallback: end_epoch {end_epoch} is before start_epoch {start_epoch}")
+        if end_epoch is not None and end_epoch < start_epoch:
+            raise ValueError(f"SWACallback: end_epoch {end_epoch} is before start_epoch {start_epoch}")
         self.start_epoch, self.end_epoch, self.do_bn, self.bn_dl = start_epoch, end_epoch, update_bn, bn_dl
     def before_fit(self): self.avg, self.epochs = None, []
     def after_epoch(self):
@@ -76,30 +78,37 @@ class SWACallback(Callback):
         self.avg.update_parameters(self.model); self.epochs.append(self.epoch)
     def after_fit(self):
         if self.avg is None:
-            warnings.warn(f"SWACallback: no epoch of this fit (0..{self.n_epoch-1}) is in {self.start_epoch}..{self.end_epoch}; the model keeps its last weights")
+            warnings.warn(f"SWACallback: no epoch of this fit (0..{self.n_epoch-1}) is in "
+                          f"{self.start_epoch}..{self.end_epoch}; the model keeps its last weights")
             return
         with torch.no_grad():
             for p, a in zip(self.model.parameters(), self.avg.module.parameters()): p.copy_(a)
         if self.do_bn: update_bn(_plain_batches(self.bn_dl or self.dls.train), self.model)
         self.avg = None   # free the copy
 
+# %% ../nbs/09_segmenter.ipynb #seglr001
+def seg_lr_unfrozen(lr:float) -> slice:
+    "The reference's discriminative rates of the unfrozen epochs after a frozen phase at `lr`: `slice(lr/400, lr/4)`"
+    return slice(lr/400, lr/4)
+
 # %% ../nbs/09_segmenter.ipynb #33fb4976
 def seg_recipe(learn:Learner,
                frozen_epochs:int=6, unfrozen_epochs:int=12, # the reference: 6 frozen, 12 unfrozen
                lr:float=1e-3, # learning rate of the frozen epochs
-               lr_unfrozen=None, # of the unfrozen epochs: a float, or a `slice` spread over the 3 groups; `None`: `slice(lr/400, lr/4)`
+               # of the unfrozen epochs: a float, or a `slice` spread over the 3 groups; `None`: `seg_lr_unfrozen(lr)`
+               lr_unfrozen=None,
                swa:tuple|None=None, # `(start, end)`: average the weights of these unfrozen epochs (`SWACallback`)
                cosine:bool=False, # fastai's flat-then-cosine-annealed schedule (`fit_flat_cos`) instead of one-cycle
                cbs=None, # extra callbacks for both phases
                **kwargs # to `fit_one_cycle` / `fit_flat_cos` (`pct_start`, `wd`, ...)
               ) -> Learner:
-    "Train `learn` as the reference: `frozen_epochs` with the encoder frozen, then `unfrozen_epochs` of all layers with discriminative learning rates"
+    "Train `learn` as the reference: `frozen_epochs` with the encoder frozen, then `unfrozen_epochs` of all layers"
     fit = learn.fit_flat_cos if cosine else learn.fit_one_cycle
     if frozen_epochs:
         learn.freeze(); fit(frozen_epochs, lr, cbs=cbs, **kwargs)
     learn.unfreeze()
     if unfrozen_epochs:
-        lrs = slice(lr/400, lr/4) if lr_unfrozen is None else lr_unfrozen
+        lrs = seg_lr_unfrozen(lr) if lr_unfrozen is None else lr_unfrozen
         fit(unfrozen_epochs, lrs, cbs=L(cbs) + ([SWACallback(*swa)] if swa else []), **kwargs)
     return learn
 
@@ -109,7 +118,7 @@ def show_seg_results(learn:Learner, n:int=6, # the first `n` images of the datas
                      ds_idx:int=1, # 1: validation set; 0: training set (without augmentation)
                      ncols:int=3, figsize=None,
                      true_color='lime', pred_color='red') -> np.ndarray: # the per-image Dice of the shown images
-    "Show images with the true mask outlined in `true_color` and the prediction filled and outlined in `pred_color`, per-image Dice in the title"
+    "Images with the true mask outlined in `true_color`, the predicted one filled in `pred_color`, per-image Dice"
     items = learn.dls[ds_idx].dataset.items[:n]
     dl = learn.dls.test_dl(items, with_labels=True)
     inp, probs, targs = learn.get_preds(dl=dl, with_input=True)
@@ -125,7 +134,7 @@ def show_seg_results(learn:Learner, n:int=6, # the first `n` images of the datas
             if m.any(): ax.contour(m, levels=[0.5], colors=c, linewidths=1.2)
         ax.set_title(f"Dice {d:.2f}" + ('' if t.any() else ' (empty)'), fontsize=10)
     for ax in axs.flat[len(imgs):]: ax.axis('off')
-    fig.legend([Line2D([], [], color=true_color), Line2D([], [], color=pred_color)], ['true', f'predicted (p > {thresh})'],
-               loc='lower center', ncol=2, frameon=False)
+    fig.legend([Line2D([], [], color=true_color), Line2D([], [], color=pred_color)],
+               ['true', f'predicted (p > {thresh})'], loc='lower center', ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return dices
