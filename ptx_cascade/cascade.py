@@ -614,7 +614,8 @@ def from_runs(cls:CascadeConfig, cls_runs, # classifier run folder(s) of `ptx_tr
         dec = _one('how their cache was made (ptx_prepare --size/--clahe)', made, 'train every run on one cache')
     else: dec = {}
     cal = {k: v for k, v in (calibration or {}).items() if k in _CAL_KEYS}   # other entries (scores, ...) are not settings
-    gate = cal.pop('cls_thresh', 0.5) if cr else None
+    gate = cal.pop('cls_thresh', 0.5)
+    if not cr: gate = None
     return cls(cls_size=cls_size, seg_size=seg_size, cls_thresh=gate, post=PostConfig(**cal), **dec).updated(**overrides)
 
 # %% ../nbs/12_cascade.ipynb #a0d37a42

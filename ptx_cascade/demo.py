@@ -24,7 +24,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from ptx_cascade.models import resolve_arch
     from ptx_cascade.classifier import TrainError, plot_cls_confusion
     from ptx_cascade.train import train, _check_aug
-    from ptx_cascade.cascade import (CascadePredictor, load_run, load_bundle, write_submission, write_results,
+    from ptx_cascade.cascade import (CascadeConfig, CascadePredictor, load_run, load_bundle, write_submission, write_results,
                                      show_predictions)
     from ptx_cascade.evaluate import evaluate_models, to_markdown
 
@@ -114,17 +114,17 @@ def _demo_settings(dest:Path, overwrite:bool, **given) -> dict:
 def _demo_data(data:Path, cache:Path, c:dict, test_fold:int, nw:int, progress:bool, verbose:bool) -> tuple:
     "Generate the synthetic set in `data`, hold fold `test_fold` out as test DICOMs, cache the rest; `(test, index)`"
     _say(verbose, f"[1/6] generating the synthetic SIIM-style set in {data}")
-    make_synth_siim(data, c['n'], c['gen_size'], seed=c['seed'], conspicuity=c['conspicuity'], n_workers=nw,
+    make_synth_siim(data, c['n'], c['gen_size'], seed=c['seed'], conspicuity=c['conspicuity'], num_workers=nw,
                     progress=progress)
-    index, _ = siim_index(data/'train-rle.csv', data/'dicom-images-train', n_folds=5, seed=c['seed'], n_workers=nw,
+    index, _ = siim_index(data/'train-rle.csv', data/'dicom-images-train', n_folds=5, seed=c['seed'], num_workers=nw,
                           progress=progress)
     te = _split_test(data, index, (index.fold == test_fold).to_numpy())
     _say(verbose, f"[2/6] held out {len(te)} test images ({te.label.sum()} positive) as DICOMs in "
                   f"{data/'dicom-images-test'}; caching the other {len(index) - len(te)} at {c['size']} px in {cache}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        cidx = prepare_cache(index[index.fold != test_fold].reset_index(drop=True), cache, c['size'], nw,
-                             progress=progress)
+        cidx = prepare_cache(index[index.fold != test_fold].reset_index(drop=True), cache, size=c['size'],
+                             num_workers=nw, progress=progress)
     return te, cidx
 
 # %% ../nbs/17_demo.ipynb #dem0trn1
@@ -141,15 +141,14 @@ def _demo_train(cache:Path, runs:dict, c:dict, valid_fold:int, verbose:bool):
               out=runs[task], pretrained=False, seed=c['seed'], freeze_epochs=0, num_workers=0, aug=c['aug'])
 
 # %% ../nbs/17_demo.ipynb #dem0prd1
-def _demo_predict(dest:Path, baseline_run:Path, bas:dict, read_size:int, progress:bool) -> tuple:
+def _demo_predict(dest:Path, baseline_run:Path, bas:dict, progress:bool) -> tuple:
     "Predict `dest/data/dicom-images-test` with the bundle and the calibrated baseline; write their CSVs"
     src = dest/'data'/'dicom-images-test'
     res = load_bundle(dest/'bundle', device='cpu').predict(src, progress=progress, keep_masks=True)
     write_submission(res.drop(columns='mask'), dest/'submission.csv'); write_results(res, dest/'per_image.csv')
-    bnet, binfo = load_run(baseline_run)
-    bres = CascadePredictor(None, bnet, binfo['size'], binfo['size'], read_size=read_size,
-                            post=dict(thresh=bas['thresh'], min_area=bas['min_area']), gated=False,
-                            device='cpu').predict(src, progress=progress, keep_masks=True)
+    bnet, _ = load_run(baseline_run)
+    bcfg = CascadeConfig.from_runs(None, baseline_run, calibration=bas)   # no classifier run: no gate
+    bres = CascadePredictor(None, bnet, bcfg, device='cpu').predict(src, progress=progress, keep_masks=True)
     write_results(bres, dest/'baseline_per_image.csv')
     return res, bres
 
@@ -214,7 +213,7 @@ def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, met
     cas, bas = sets['cascade'], sets['baseline']
     cal = {k: cas[k] for k in ('cls_thresh', 'thresh', 'min_area')}   # cls_thresh None: no gate was better
     _say(verbose, f"[5/6] predicting the {len(te)} test DICOMs with the bundle {dest/'bundle'} (and the baseline)")
-    res, bres = _demo_predict(dest, runs['baseline'], bas=bas, read_size=c['size'], progress=progress)
+    res, bres = _demo_predict(dest, runs['baseline'], bas=bas, progress=progress)
     _say(verbose, "[6/6] scoring the test split at the original resolution and writing the report")
     truth = {r.ImageId: rles_mask(r.rles, (r.Rows, r.Columns)).astype(bool) for r in te.itertuples()}
     m = _demo_metrics(res, bres, truth=truth, cal=cal, sets=sets)

@@ -241,10 +241,10 @@ def evaluate_models(cache, # cache folder made by `ptx_prepare`
     cache, out = Path(cache), Path(out)
     index, size = _cache_index(cache, folds=folds)
     folds = sorted(set(index.fold))
+    bf = _bundle_folds(bundle_folds, bundle_fold, folds)   # checked before the long work, not after it
     tasks = _trained_tasks(models, folds)
     store = collect_oof(OOFStore.create(out/'oof', index, size), models, folds=folds, tasks=tasks, tta=tta, bs=bs,
                         device=device, progress=progress)
-    bf = _bundle_folds(bundle_folds, bundle_fold, folds)   # checked before the long work, not after it
     rep = write_report(store, out)
     if bf: _write_bundle(out, models, bf)
     return rep
