@@ -122,7 +122,8 @@ def train(cache, # cache folder made by `ptx_prepare`/`prepare_siim`
     out = Path(out) if out is not None else cache/'models'/f'{task}_fold{fold}'
     info = dict(cfg, fold=fold, seed=seed, aug=aug, cutout_epoch=cutout_epoch, discriminative=discriminative,
                 pretrained=pretrained if isinstance(pretrained, bool) else str(pretrained),
-                cache=str(cache.resolve()), version=__version__, best=None, finished=False)
+                cache=str(cache.resolve()), cache_meta=cache_meta(cache), version=__version__,
+                best=None, finished=False)
     out.mkdir(parents=True, exist_ok=True); _write_info(out, info)
     set_seed(seed, reproducible=True)
     learn = _learner(task, index, fold=fold, cfg=cfg, pretrained=pretrained, aug=aug, num_workers=num_workers)
