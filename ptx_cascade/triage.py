@@ -19,7 +19,7 @@ from .rle import rle_decode
 from .dicom import DicomError, read_dicom
 
 # %% auto #0
-__all__ = ['TriageError', 'thumbnail', 'Worklist', 'page_html', 'write_seg']
+__all__ = ['TriageError', 'thumbnail', 'Worklist', 'write_seg']
 
 # %% ../nbs/13_triage.ipynb #717a6d12
 class TriageError(PtxError):
@@ -121,7 +121,7 @@ _HEAD = ('<tr><th data-key="prob" data-num>#</th><th>film</th><th data-key="id">
          '<th data-key="prob" data-num>probability</th><th data-key="kept" data-num>mask</th>'
          '<th data-key="area" data-num>area cm²</th><th>side (patient)</th></tr>')
 
-def page_html(films:list, # the film records of `Worklist.add`, in the order to show
+def _page_html(films:list, # the film records of `Worklist.add`, in the order to show
               errors:list, # the unreadable files' records
               title:str='Pneumothorax worklist', thumb:int=256) -> str:
     "The worklist page: a summary line, the films' table (sortable by clicking a header), the unreadable files"
@@ -142,7 +142,7 @@ def page_html(films:list, # the film records of `Worklist.add`, in the order to 
 def close(self:Worklist) -> Path:
     "Write `dest/index.html` atomically (films by descending probability, then the unreadable); drop older thumbnails"
     films = sorted(self.films, key=lambda f: -f['prob'] if np.isfinite(f['prob']) else np.inf)  # stable for ties
-    fn = write_text(self.dest/'index.html', page_html(films, errors=self.errors, title=self.title, thumb=self.thumb))
+    fn = write_text(self.dest/'index.html', _page_html(films, errors=self.errors, title=self.title, thumb=self.thumb))
     for d in self.dest.glob('thumbs-*'):                 # the page now in place no longer shows them
         if d.is_dir() and d != self.thumbs: shutil.rmtree(d, ignore_errors=True)
     return fn
