@@ -18,6 +18,7 @@ from .models import *
 from .classifier import *
 from .segmenter import *
 from .postprocess import *
+from .triage import *
 from .cascade import *
 from .oof import *
 from .calibration import *
