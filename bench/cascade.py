@@ -100,7 +100,7 @@ def main():
         batches, shp = chunks(imgs, a.bs), chunks(shapes, a.bs)
 
         # the gate: the threshold that lets exactly k of the n images through (computed beforehand, same batches)
-        probe = CascadePredictor(cnet, snet, 224, 256, bs=a.bs, device=dev)
+        probe = CascadePredictor(cnet, snet, cls_size=224, seg_size=256, bs=a.bs, device=dev)
         _, cp0 = timed_cls(probe, batches)   # also warms the classifier up
         srt = np.sort(cp0); thr = float(srt[n - k - 1]) if k < n else -1.
         print(f'gate: classifier probabilities of the random-weight ResNeXt-50 span {srt[0]:.4f}..{srt[-1]:.4f} '
@@ -112,8 +112,8 @@ def main():
         print(f'post: segmenter probabilities on the positives {sp.min():.3f}..{sp.max():.3f}; mask threshold := {mthr:.4f} '
               f'(their 97th percentile), no component removal')
         post = dict(thresh=mthr)
-        gated = CascadePredictor(cnet, snet, 224, 256, cls_thresh=thr, post=post, gated=True, bs=a.bs, device=dev)
-        ungated = CascadePredictor(cnet, snet, 224, 256, cls_thresh=thr, post=post, gated=False, bs=a.bs, device=dev)
+        gated = CascadePredictor(cnet, snet, cls_size=224, seg_size=256, cls_thresh=thr, post=post, bs=a.bs, device=dev)
+        ungated = gated.updated(segment_all=True)   # same output, the segmenter on every film
 
         print(f'\npredict_images: {n} images at 256 px, shapes 1024x1024, bs {a.bs}, {a.repeats} rounds; load average {load()}')
         T = {'gated': [], 'ungated': []}; C = {'gated': [], 'ungated': []}; net_t = {'gated': [], 'ungated': []}; out = {}

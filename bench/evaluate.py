@@ -21,7 +21,9 @@ warnings.filterwarnings('ignore')
 import numpy as np, pandas as pd
 from PIL import Image
 import matplotlib; matplotlib.use('Agg')
-from ptx_cascade.evaluate import OOFStore, calibrate_store, fold_scores, table51, write_report
+from ptx_cascade.oof import OOFStore
+from ptx_cascade.calibration import calibrate_store, fold_scores, table51
+from ptx_cascade.evaluate import write_report
 
 def status_mb() -> dict:
     "VmRSS, RssAnon, RssFile of this process in MB"
