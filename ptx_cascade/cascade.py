@@ -21,7 +21,8 @@ from fastprogress.fastprogress import progress_bar
 from safetensors.torch import save_model, load_model
 with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter widgets
+    # tqdm.auto, imported by timm, outside Jupyter widgets
+    warnings.filterwarnings('ignore', message='IProgress not found')
     from fastai.vision.core import imagenet_stats
     from ptx_cascade import __version__
     from ptx_cascade.core import PtxError, write_csv
@@ -40,13 +41,14 @@ __all__ = ['RESULT_COLS', 'BUNDLE_FORMAT', 'BUNDLE_VERSION', 'CascadeError', 'Po
 
 # %% ../nbs/13_cascade.ipynb #a9f619d0
 class CascadeError(PtxError):
-    "A predictor, configuration, bundle or submission that cannot be used; the message names the file or field and the fix"
+    "A predictor, configuration, bundle or submission that is unusable; the message names the file or field and the fix"
 
 # %% ../nbs/13_cascade.ipynb #5944b8d7
 def _check(ok:bool, what:str, field:str, want:str, got):
     "Raise a `CascadeError` naming `what`'s `field`, the allowed values `want` and the value `got`, unless `ok`"
     if not ok: raise CascadeError(f"{what} field {field!r} must be {want}, got {got!r}")
 
+# %% ../nbs/13_cascade.ipynb #5944b8d8
 def _check_unknown(what:str, d:dict, cls):
     "Refuse keys of `d` that are not fields of the dataclass `cls`, listing the fields"
     names = [f.name for f in fields(cls)]
@@ -72,7 +74,8 @@ class PostConfig:
         for k in ('min_area', 'area'):
             v = getattr(self, k)
             _check(isinstance(v, (int, float)) and v >= 0, 'post-processing', k, 'an area >= 0 (px)', v)
-        _check(isinstance(self.native, int) and self.native > 0, 'post-processing', 'native', 'a size in px > 0', self.native)
+        _check(isinstance(self.native, int) and self.native > 0, 'post-processing', 'native', 'a size in px > 0',
+               self.native)
 
 # %% ../nbs/13_cascade.ipynb #p0stc0n3
 @patch
@@ -80,13 +83,21 @@ def apply(self:PostConfig, probs # probabilities `(N,H,W)` at the size the masks
          ) -> np.ndarray:
     "Boolean masks `(N,H,W)` from `probs` by these settings"
     if self.mode == 'triplet':
-        return triplet(probs, top=self.top, area=self.area, bottom=self.bottom, min_area=self.min_area, native=self.native)
+        return triplet(probs, top=self.top, area=self.area, bottom=self.bottom, min_area=self.min_area,
+                       native=self.native)
     return remove_small(np.asarray(probs) > self.thresh, min_area=self.min_area, native=self.native)
 
 # %% ../nbs/13_cascade.ipynb #c0nf1g03
-def _is_size(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v > 0
-def _is_prob(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+def _is_size(v) -> bool:
+    "An `int` (not a `bool`) > 0"
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
 
+# %% ../nbs/13_cascade.ipynb #f6a67119
+def _is_prob(v) -> bool:
+    "An `int` or `float` (not a `bool`) in [0, 1]"
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+
+# %% ../nbs/13_cascade.ipynb #c0nf1g13
 def _stats_tuple(stats) -> tuple|None:
     "`stats` as `((mean...), (std...))` of floats, each of 1 or 3 values; `None` when it is not that"
     try: st = tuple(tuple(float(v) for v in s) for s in stats)
@@ -102,7 +113,8 @@ def _validate_config(c):
         _check_unknown('post-processing', c.post, PostConfig); set_('post', PostConfig(**c.post))
     chk(isinstance(c.post, PostConfig), 'post', 'a PostConfig or a dict of its fields')
     for k in ('cls_size', 'seg_size', 'bs'): chk(_is_size(getattr(c, k)), k, 'an integer > 0')
-    chk(c.read_size is None or _is_size(c.read_size), 'read_size', 'an integer > 0, or None for the larger network size')
+    chk(c.read_size is None or _is_size(c.read_size), 'read_size',
+        'an integer > 0, or None for the larger network size')
     chk(c.cls_thresh is None or _is_prob(c.cls_thresh), 'cls_thresh', 'a probability in [0, 1], or None for no gate')
     chk(_stats_tuple(c.stats) is not None, 'stats', '(mean, std), each of 1 or 3 numbers')
     set_('stats', _stats_tuple(c.stats))
@@ -174,7 +186,7 @@ def _resized(img:np.ndarray, size:int) -> np.ndarray:
 # %% ../nbs/13_cascade.ipynb #pr3pb4tc
 def prep_batch(imgs, # uint8 grey images `(N,H,W)` (or a list of `(H,W)`)
                size:int, stats=imagenet_stats, device='cpu') -> torch.Tensor:
-    "A normalised float batch `(N,3,size,size)` on `device` from uint8 grey images, as the training `DataLoaders` make it"
+    "A normalised float batch `(N,3,size,size)` on `device` from uint8 grey images, as training's `DataLoaders` do"
     x = torch.from_numpy(np.stack([_resized(np.asarray(i, np.uint8), size) for i in imgs])).to(device)
     x = x.float().div_(255)[:, None].expand(-1, 3, -1, -1)
     m, s = (torch.tensor(v, device=device).view(1, -1, 1, 1) for v in stats)
@@ -189,13 +201,20 @@ def _nets(m, which:str) -> list:
         raise CascadeError(f"the {which} must be an nn.Module, a fastai Learner or a list of them; got {bad[0]}")
     return [x.eval() for x in ms]
 
+# %% ../nbs/13_cascade.ipynb #d3f4d3v0
+def _default_device() -> torch.device:
+    "CUDA when available, else the CPU: the device of a configuration that names none"
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
 # %% ../nbs/13_cascade.ipynb #98ffe15e
 class CascadePredictor:
     "The classifier → positive-only segmenter cascade (Algorithm 1) with its pre- and post-processing"
     def __init__(self, classifier, # the classifier(s): `nn.Module`, `Learner` or a list (an ensemble); `None`: no gate
                  segmenter, # the segmenter(s), one logit per pixel; `None` only to get `cls_probs`
                  config:CascadeConfig|None=None, # every setting; `None`: `CascadeConfig()`
-                 specs:dict|None=None, # `{'classifiers': [{'arch':..., 'kwargs':...}, ...], 'segmenters': [...]}`, for bundles
+                 # how the networks were built, for bundles:
+                 # `{'classifiers': [{'arch':..., 'kwargs':...}, ...], 'segmenters': [...]}`
+                 specs:dict|None=None,
                  **kwargs # fields of `config` to change (`CascadeConfig.updated`)
                 ):
         self.classifiers, self.segmenters = _nets(classifier, 'classifier'), _nets(segmenter, 'segmenter')
@@ -207,8 +226,6 @@ class CascadePredictor:
         self.device = torch.device(cfg.device) if cfg.device else _default_device()
         self.amp = self.device.type == 'cuda' if cfg.amp is None else cfg.amp
         for m in self.classifiers + self.segmenters: m.to(self.device)
-
-def _default_device(): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
 # %% ../nbs/13_cascade.ipynb #upd4t3d0
 @patch
@@ -239,7 +256,8 @@ def _probs(self:CascadePredictor, nets:list, imgs, size:int, mask:bool) -> np.nd
 @patch
 def cls_probs(self:CascadePredictor, imgs) -> np.ndarray:
     "The classifier's (mean) probabilities `(N,)` for uint8 grey images `imgs` (`(N,H,W)` or a list)"
-    if not self.classifiers: raise CascadeError("this predictor has no classifier (classifier=None: the all-images baseline)")
+    if not self.classifiers:
+        raise CascadeError("this predictor has no classifier (classifier=None: the all-images baseline)")
     if not len(imgs): return np.zeros(0, np.float32)
     return self._probs(self.classifiers, imgs, self.config.cls_size, mask=False).reshape(len(imgs))
 
@@ -269,6 +287,21 @@ def _segment(self:CascadePredictor, recs:list):
         m = self.config.post.apply(upscale_probs(p[None], r['shape']))[0]
         r['mask'] = m if r['positive'] else np.zeros_like(m)   # Algorithm 1: unet_pred[cls_pred == 0] = empty
 
+# %% ../nbs/13_cascade.ipynb #cl4ss1fy
+@patch
+def _classify(self:CascadePredictor, batch:list) -> list:
+    "Give each record of `batch` its `p` and `positive` (errors: `NaN`, an empty `mask`); those the segmenter must see"
+    ok = [r for r in batch if r.get('error') is None]
+    cp = self.cls_probs([r['img'] for r in ok]) if self.classifiers and ok else np.ones(len(ok), np.float32)
+    todo = []
+    for r, p, pos in zip(ok, cp, self._gate(cp)):
+        r.update(p=float(p), positive=bool(pos))
+        if pos or self.config.segment_all: todo.append(r)
+        else: r['mask'] = np.zeros(r['shape'], bool)
+    for r in batch:
+        if r.get('error') is not None: r.update(p=np.nan, positive=False, mask=None)
+    return todo
+
 # %% ../nbs/13_cascade.ipynb #c4sc4d30
 @patch
 def _cascade(self:CascadePredictor, batches # an iterable of lists of records (`img`, `shape`; or `error`)
@@ -279,14 +312,7 @@ def _cascade(self:CascadePredictor, batches # an iterable of lists of records (`
         for i in range(0, n, bs): self._segment(queue[i:i+bs])
         del queue[:n]
     for batch in batches:
-        ok = [r for r in batch if r.get('error') is None]
-        cp = self.cls_probs([r['img'] for r in ok]) if self.classifiers and ok else np.ones(len(ok), np.float32)
-        for r, p, pos in zip(ok, cp, self._gate(cp)):
-            r.update(p=float(p), positive=bool(pos))
-            if pos or self.config.segment_all: queue.append(r)
-            else: r['mask'] = np.zeros(r['shape'], bool)
-        for r in batch:
-            if r.get('error') is not None: r.update(p=np.nan, positive=False, mask=None)
+        queue.extend(self._classify(batch))
         pending.extend(batch)
         flush(len(queue) // bs * bs)   # full segmenter batches only: the gate would otherwise send it small ones
         while pending and 'mask' in pending[0]: yield pending.popleft()
@@ -296,8 +322,9 @@ def _cascade(self:CascadePredictor, batches # an iterable of lists of records (`
 # %% ../nbs/13_cascade.ipynb #pr3d1mgs
 @patch
 def predict_images(self:CascadePredictor, imgs, # uint8 grey images `(N,H,W)` at any size (resized for each network)
-                   shapes=None, # the original `(H,W)` of each image, the size its mask is returned at; `None`: `seg_size`²
-                  ) -> tuple[np.ndarray, list]: # classifier probabilities `(N,)` (1.0 without a classifier), boolean masks
+                   # the original `(H,W)` of each image, the size its mask is returned at; `None`: `seg_size`²
+                   shapes=None,
+                  ) -> tuple[np.ndarray, list]: # classifier probabilities `(N,)` (1.0 without a classifier), the masks
     "The cascade on images in memory: probabilities, the gate, the segmenter where needed, post-processing, Algorithm 1"
     s = self.config.seg_size
     shapes = [(s, s)]*len(imgs) if shapes is None else [tuple(int(v) for v in sh) for sh in shapes]
@@ -325,20 +352,23 @@ class _Reader(torch.utils.data.Dataset):
         fn = self.fns[i]; rec = dict(ImageId=fn.stem, fname=str(fn))
         try: m, img = dicom_meta(fn), read_dicom(fn, self.config.decode_size)
         except (DicomError, OSError) as e: return dict(rec, error=f"{type(e).__name__}: {e}")
-        except Exception as e: return dict(rec, error=f"unreadable ({type(e).__name__}: {e})")   # one odd file must not end the run
+        except Exception as e:   # one odd file must not end the run
+            return dict(rec, error=f"unreadable ({type(e).__name__}: {e})")
         if not (m['Rows'] and m['Columns']): return dict(rec, error="the DICOM header has no Rows/Columns")
         return dict(rec, error=None, img=_clahe(img) if self.config.clahe else img,
                     shape=(int(m['Rows']), int(m['Columns'])), spacing=(m['PixelSpacingRow'], m['PixelSpacingCol']))
 
+# %% ../nbs/13_cascade.ipynb #4sl1st00
 def _as_list(b): return b   # collate: keep the batch as a list of dicts
 
 # %% ../nbs/13_cascade.ipynb #16a663c5
 def _sides(mask:np.ndarray) -> tuple[str, str]:
-    "Which half of the image `mask` lies in (`'left'`, `'right'`, `'both'`, `''` when empty) and the patient's side it is"
+    "The half of the image `mask` lies in (`'left'`, `'right'`, `'both'`, `''` if empty), and the patient's side it is"
     cols = mask.sum(0); n = cols.sum()
     if n == 0: return '', ''
     left = cols[:mask.shape[1]//2].sum() / n
-    side = 'left' if left >= 0.9 else 'right' if left <= 0.1 else 'both'   # both: at least 10 % of the area on each half
+    # both: at least 10 % of the area on each half
+    side = 'left' if left >= 0.9 else 'right' if left <= 0.1 else 'both'
     return side, {'left': 'right', 'right': 'left', 'both': 'both'}[side]
 
 # %% ../nbs/13_cascade.ipynb #r3c0rd00
@@ -348,7 +378,9 @@ RESULT_COLS = ['ImageId', 'fname', 'cls_prob', 'positive', 'area_px', 'area_cm2'
 def _record(r:dict) -> dict:
     "The result row of a record of `_cascade`: `RESULT_COLS` (probability, area in px and cm², sides, RLE) and `mask`"
     row = dict(ImageId=r['ImageId'], fname=r['fname'], positive=r['positive'], error=r['error'], mask=r['mask'])
-    if r['mask'] is None: return dict(row, cls_prob=np.nan, area_px=0, area_cm2=np.nan, image_side='', patient_side='', EncodedPixels='-1')
+    if r['mask'] is None:
+        return dict(row, cls_prob=np.nan, area_px=0, area_cm2=np.nan, image_side='', patient_side='',
+                    EncodedPixels='-1')
     a = int(r['mask'].sum()); sr, sc = r.get('spacing') or (None, None)
     cm2 = (round(a*sr*sc/100, 3) if a else 0.) if sr and sc else np.nan   # mm² → cm²
     side, pside = _sides(r['mask'])
@@ -367,7 +399,8 @@ def iter_predict(self:CascadePredictor, src, # a folder of DICOMs, one file, or 
     dl = torch.utils.data.DataLoader(ds, batch_size=self.config.bs, num_workers=num_workers, collate_fn=_as_list)
     for r in self._cascade(progress_bar(dl, total=len(dl)) if progress else dl):
         row = _record(r)
-        yield {**{k: row[k] for k in RESULT_COLS}, 'mask': row['mask'], **({'img': r.get('img')} if with_images else {})}
+        yield {**{k: row[k] for k in RESULT_COLS}, 'mask': row['mask'],
+               **({'img': r.get('img')} if with_images else {})}
 
 # %% ../nbs/13_cascade.ipynb #pr3d1ct0
 @patch
@@ -400,24 +433,29 @@ def show_predictions(res:pd.DataFrame, # from `predict(..., keep_masks=True)`
         for m, c in ((None if truth is None else truth.get(r.ImageId), 'lime'), (r.mask, 'red')):
             if m is not None and np.asarray(m).any(): _outline_on(ax, m, size, c)
         side = f", {r.patient_side} lung" if r.patient_side in ('left', 'right') else ''
-        ax.set_title(f"p={r.cls_prob:.2f}, {r.area_cm2:.1f} cm²{side}" if r.area_px else f"p={r.cls_prob:.2f}, none", fontsize=8)
+        title = f"p={r.cls_prob:.2f}, {r.area_cm2:.1f} cm²{side}" if r.area_px else f"p={r.cls_prob:.2f}, none"
+        ax.set_title(title, fontsize=8)
         ax.axis('off')
     for ax in axs.flat[len(rows):]: ax.axis('off')
     plt.tight_layout()
     return fig
 
 # %% ../nbs/13_cascade.ipynb #a53ce286
-def _errors_fn(fn:Path) -> Path: return fn.with_name(f'{fn.stem}_errors.csv')
+def _errors_fn(fn:Path) -> Path:
+    "The errors file that goes with the submission `fn`: `<stem>_errors.csv` beside it"
+    return fn.with_name(f'{fn.stem}_errors.csv')
 
+# %% ../nbs/13_cascade.ipynb #a53ce287
 def write_submission(res:pd.DataFrame, # from `predict`: `ImageId`, `EncodedPixels`, and `error` (optional)
                      fn # the submission CSV to write
                     ) -> Path:
-    "Write the SIIM submission `fn` (one row per image, `-1` when empty or unreadable) and `<stem>_errors.csv`, atomically"
+    "Write the SIIM submission `fn` (a row per image, `-1` if empty or unreadable) and `<stem>_errors.csv`, atomically"
     fn = Path(fn)
     if missing := [c for c in ('ImageId', 'EncodedPixels') if c not in res]:
         raise CascadeError(f"results lack the column {missing[0]!r}; pass the DataFrame from CascadePredictor.predict")
     if (dup := res.ImageId[res.ImageId.duplicated()]).size:
-        raise CascadeError(f"ImageId {dup.iloc[0]!r} appears {int((res.ImageId == dup.iloc[0]).sum())} times; a submission "
+        n = int((res.ImageId == dup.iloc[0]).sum())
+        raise CascadeError(f"ImageId {dup.iloc[0]!r} appears {n} times; a submission "
                            "has one row per image (two files with one name in --src?)")
     err = res['error'] if 'error' in res else pd.Series([None]*len(res), index=res.index)
     rle = np.where(err.notna(), '-1', res.EncodedPixels.fillna('-1').replace('', '-1'))
@@ -429,15 +467,18 @@ def write_submission(res:pd.DataFrame, # from `predict`: `ImageId`, `EncodedPixe
 
 # %% ../nbs/13_cascade.ipynb #wr1t3r3s
 def write_results(res:pd.DataFrame, fn) -> Path:
-    "Write the per-image table of `res` (probability, positive, area in px and cm², sides, error) to the CSV `fn`, atomically"
+    "Write the per-image table of `res` (probability, positive, area in px and cm², sides, error) to `fn`, atomically"
     fn = Path(fn); fn.parent.mkdir(parents=True, exist_ok=True)
     write_csv(fn, res[[c for c in RESULT_COLS if c in res and c != 'EncodedPixels']])
     return fn
 
 # %% ../nbs/13_cascade.ipynb #d786dbdc
 BUNDLE_FORMAT = 'ptx_cascade-bundle'
-BUNDLE_VERSION = 2   # 2: `config` (a CascadeConfig) + lists `classifiers`, `segmenters`; 1: one network of each, flat keys
+BUNDLE_VERSION = 2   # 2: `config` (a CascadeConfig), lists `classifiers`, `segmenters`; 1: one of each, flat keys
+_BUNDLE_KEYS = {1: ('segmenter', 'read_size', 'stats', 'cls_thresh', 'post'),   # what `bundle.json` must hold
+                2: ('config', 'classifiers', 'segmenters')}
 
+# %% ../nbs/13_cascade.ipynb #w31ghtnm
 def _weights_name(kind:str, i:int, n:int) -> str:
     "The weights file of member `i` of `n` networks of `kind` ('classifier', 'segmenter')"
     return f'{kind}.safetensors' if n == 1 else f'{kind}_{i}.safetensors'
@@ -447,7 +488,8 @@ def _specs(p:CascadePredictor, which:str) -> list:
     "How each network of `p.<which>` ('classifiers', 'segmenters') was built: `[{'arch':..., 'kwargs':...}, ...]`"
     nets, specs = getattr(p, which), list((p.specs or {}).get(which) or [])
     if len(specs) != len(nets) or not all(isinstance(s, dict) and 'arch' in s for s in specs):
-        raise CascadeError(f"the predictor does not say how its {len(nets)} {which} were built: pass specs={{'{which}': "
+        raise CascadeError(f"the predictor does not say how its {len(nets)} {which} were built: "
+                           f"pass specs={{'{which}': "
                            "[{'arch': 'resnet34', 'kwargs': {}}, ...]}} with one entry per network (load_run and "
                            "load_bundle fill it in)")
     return [dict(arch=s['arch'], kwargs=dict(s.get('kwargs') or {})) for s in specs]
@@ -491,7 +533,8 @@ def _build_net(which:str, spec:dict, size:int) -> nn.Module:
 # %% ../nbs/13_cascade.ipynb #l0adw8ts
 def _load_weights(net:nn.Module, fn:Path) -> nn.Module:
     "`net` with the safetensors weights `fn` loaded strictly, or a `CascadeError` saying why not"
-    if not fn.is_file(): raise CascadeError(f"{fn} is missing: the bundle is incomplete; save it again with save_bundle")
+    if not fn.is_file():
+        raise CascadeError(f"{fn} is missing: the bundle is incomplete; save it again with save_bundle")
     try: missing, unexpected = load_model(net, str(fn), strict=False)
     except Exception as e:
         raise CascadeError(f"{fn}: cannot be loaded into a {type(net).__name__} ({type(e).__name__}: {str(e)[:300]}); "
@@ -507,9 +550,10 @@ def _from_v1(cfg:dict) -> dict:
     "A format-1 `bundle.json` (flat keys, one network of each) as format 2"
     c, s = cfg.get('classifier'), cfg['segmenter']
     net = lambda d, kind: [dict(arch=d['arch'], kwargs=d.get('kwargs') or {}, weights=f'{kind}.safetensors')]
-    config = dict(cls_size=(c or s)['size'], seg_size=s['size'], read_size=cfg['read_size'], clahe=cfg.get('clahe', False),
-                  stats=cfg['stats'], cls_thresh=cfg['cls_thresh'] if c else None, post=cfg['post'],
-                  tta=cfg.get('tta', False))   # v1's `gated` only changed how much was computed: it has no successor
+    config = dict(cls_size=(c or s)['size'], seg_size=s['size'], read_size=cfg['read_size'],
+                  clahe=cfg.get('clahe', False), stats=cfg['stats'], cls_thresh=cfg['cls_thresh'] if c else None,
+                  post=cfg['post'], tta=cfg.get('tta', False))
+    # v1's `gated` only changed how much was computed: it has no successor
     rest = {k: v for k, v in cfg.items() if k in ('created', 'library_version', 'calibration', 'runs')}
     return dict(rest, format=BUNDLE_FORMAT, format_version=2, config=config,
                 classifiers=net(c, 'classifier') if c else [], segmenters=net(s, 'segmenter'))
@@ -519,24 +563,25 @@ def read_bundle_config(src) -> dict:
     "The checked `bundle.json` of the bundle folder `src`, in the current format"
     src = Path(src); fn = src/'bundle.json'
     if not src.is_dir():
-        raise CascadeError(f"bundle folder not found: {src}; make one with save_bundle, `ptx_evaluate --bundle-fold K`, "
-                           "or the demo (ptx_demo writes ptx_demo/bundle)")
+        raise CascadeError(f"bundle folder not found: {src}; make one with save_bundle, "
+                           "`ptx_evaluate --bundle-fold K`, or the demo (ptx_demo writes ptx_demo/bundle)")
     if not fn.is_file(): raise CascadeError(f"{src} has no bundle.json: it is not a ptx_cascade bundle")
     try: cfg = json.loads(fn.read_text())
-    except ValueError as e: raise CascadeError(f"{fn}: not valid JSON ({e}); the bundle is damaged, save it again") from None
+    except ValueError as e:
+        raise CascadeError(f"{fn}: not valid JSON ({e}); the bundle is damaged, save it again") from None
     if not isinstance(cfg, dict) or cfg.get('format') != BUNDLE_FORMAT:
-        raise CascadeError(f"{fn}: not a ptx_cascade bundle (format {cfg.get('format') if isinstance(cfg, dict) else None!r})")
-    v = cfg.get('format_version', 0)
-    if v > BUNDLE_VERSION:
+        got = cfg.get('format') if isinstance(cfg, dict) else None
+        raise CascadeError(f"{fn}: not a ptx_cascade bundle (format {got!r})")
+    if (v := cfg.get('format_version', 0)) > BUNDLE_VERSION:
         raise CascadeError(f"{fn}: bundle format {v} is newer than this ptx_cascade ({__version__}) reads "
                            f"({BUNDLE_VERSION}); upgrade ptx_cascade")
-    need = ('segmenter', 'read_size', 'stats', 'cls_thresh', 'post') if v < 2 else ('config', 'classifiers', 'segmenters')
-    if missing := [k for k in need if k not in cfg]: raise CascadeError(f"{fn}: lacks {missing}; the bundle is damaged, save it again")
+    if missing := [k for k in _BUNDLE_KEYS[1 if v < 2 else 2] if k not in cfg]:
+        raise CascadeError(f"{fn}: lacks {missing}; the bundle is damaged, save it again")
     return _from_v1(cfg) if v < 2 else cfg
 
 # %% ../nbs/13_cascade.ipynb #l0adbund
 def load_bundle(src, # a folder written by `save_bundle`
-                **overrides # `CascadeConfig` fields that replace the bundle's (`device`, `bs`, `tta`, `cls_thresh`, `thresh`, ...)
+                **overrides # `CascadeConfig` fields replacing the bundle's (`device`, `bs`, `tta`, `cls_thresh`, ...)
                ) -> CascadePredictor:
     "Rebuild the `CascadePredictor` saved in the bundle folder `src`, without unpickling anything"
     src, cfg = Path(src), read_bundle_config(src)
@@ -558,7 +603,8 @@ def run_info(run) -> dict:
         raise CascadeError(f"{run} is not a ptx_train output folder (no train.json); train one with "
                            f"`ptx_train --cache CACHE --task seg --out {run}`")
     try: return json.loads(fn.read_text())
-    except ValueError as e: raise CascadeError(f"{fn}: not valid JSON ({e}); rerun the training with --resume") from None
+    except ValueError as e:
+        raise CascadeError(f"{fn}: not valid JSON ({e}); rerun the training with --resume") from None
 
 # %% ../nbs/13_cascade.ipynb #babbe1b9
 def load_run(run, # a `ptx_train`/`train` output folder: `train.json` and `models/best.pth`
@@ -568,10 +614,12 @@ def load_run(run, # a `ptx_train`/`train` output folder: `train.json` and `model
     run = Path(run); info = run_info(run)
     w = run/'models'/f'{weights}.pth'
     if not w.is_file():
-        raise CascadeError(f"{w} not found: the run in {run} has not finished an epoch; resume it with `ptx_train ... --resume`")
+        raise CascadeError(f"{w} not found: the run in {run} has not finished an epoch; "
+                           "resume it with `ptx_train ... --resume`")
     net = _build_net('classifier' if info['task'] == 'cls' else 'segmenter', dict(arch=info['arch']), info['size'])
     try: net.load_state_dict(read_state_dict(w))
-    except (RuntimeError, WeightsError) as e: raise CascadeError(f"{w}: does not fit {info['arch']} ({str(e)[:300]})") from None
+    except (RuntimeError, WeightsError) as e:
+        raise CascadeError(f"{w}: does not fit {info['arch']} ({str(e)[:300]})") from None
     return net.eval(), info
 
 # %% ../nbs/13_cascade.ipynb #runlist0
@@ -579,6 +627,7 @@ def _runs(r) -> list:
     "`r` (a run folder, a list of them, or `None`) as a list of paths"
     return [] if r is None else [Path(r)] if isinstance(r, (str, Path)) else [Path(x) for x in r]
 
+# %% ../nbs/13_cascade.ipynb #c4ch3set
 def _cache_settings(run:Path, info:dict) -> dict|None:
     "How the images of `run`'s cache were made, `{'read_size', 'clahe'}`, from `train.json` or its cache's `cache.json`"
     meta = info.get('cache_meta') or (cache_meta(info['cache']) if info.get('cache') else None)
@@ -588,38 +637,53 @@ def _cache_settings(run:Path, info:dict) -> dict|None:
 def _one(what:str, vals:dict, fix:str):
     "The single value of `vals` (`{run: value}`), or a `CascadeError` listing the runs that disagree"
     if len(set(map(json.dumps, vals.values()))) > 1:
-        raise CascadeError(f"the runs disagree on {what}: " + '; '.join(f"{r}: {v}" for r, v in vals.items()) + f". {fix}")
+        each = '; '.join(f"{r}: {v}" for r, v in vals.items())
+        raise CascadeError(f"the runs disagree on {what}: {each}. {fix}")
     return next(iter(vals.values()))
+
+# %% ../nbs/13_cascade.ipynb #runinf0s
+def _run_infos(cr:list, sr:list) -> dict:
+    "`{run: train.json}` of the classifier runs `cr` (task cls) and segmenter runs `sr` (seg or baseline, at least one)"
+    if not sr: raise CascadeError("a cascade needs at least one segmenter run")
+    info = {r: run_info(r) for r in cr + sr}
+    bad = [f"{r} ({info[r]['task']})" for r in cr if info[r]['task'] != 'cls']
+    bad += [f"{r} ({info[r]['task']})" for r in sr if info[r]['task'] not in ('seg', 'baseline')]
+    if bad:
+        raise CascadeError("classifier runs must be cls runs and segmenter runs seg or baseline runs: "
+                           + ', '.join(bad))
+    return info
+
+# %% ../nbs/13_cascade.ipynb #d3c0d1ng
+def _decoding(info:dict, overrides:dict) -> dict:
+    "`read_size` and `clahe` of the caches of the runs `info` (one for all), `{}` when `overrides` sets both"
+    made = {r: _cache_settings(r, i) for r, i in info.items()}
+    if 'read_size' in overrides and 'clahe' in overrides: return {}
+    if miss := [r for r, m in made.items() if m is None]:
+        raise CascadeError(f"{miss[0]}/train.json does not say how its cache was made and {info[miss[0]].get('cache')} "
+                           "has no cache.json: pass read_size= and clahe= (the --size and --clahe of its ptx_prepare)")
+    return _one('how their cache was made (ptx_prepare --size/--clahe)', made, 'train every run on one cache')
 
 # %% ../nbs/13_cascade.ipynb #fr0mrun2
 _CAL_KEYS = ('cls_thresh',) + _POST_FIELDS
 
 @patch(cls_method=True)
-def from_runs(cls:CascadeConfig, cls_runs, # classifier run folder(s) of `ptx_train` (a list: an ensemble); `None`: no gate
+def from_runs(cls:CascadeConfig,
+              cls_runs, # classifier run folder(s) of `ptx_train` (a list: an ensemble); `None`: no gate
               seg_runs, # segmenter (or baseline) run folder(s)
               calibration:dict|None=None, # `cls_thresh` and post-processing fields, e.g. `ptx_evaluate`'s settings
               **overrides # `CascadeConfig` fields to set (`tta`, ...; `read_size` and `clahe` for runs without records)
              ) -> CascadeConfig:
-    "The configuration of a cascade of these runs: decoding from their cache, sizes from the runs, the calibration's gate"
+    "The configuration of a cascade of these runs: decoding from their cache, sizes from the runs, the calibrated gate"
     cr, sr = _runs(cls_runs), _runs(seg_runs)
-    if not sr: raise CascadeError("a cascade needs at least one segmenter run")
-    info = {r: run_info(r) for r in cr + sr}
-    if bad := [f"{r} ({info[r]['task']})" for r in cr if info[r]['task'] != 'cls'] + \
-              [f"{r} ({info[r]['task']})" for r in sr if info[r]['task'] not in ('seg', 'baseline')]:
-        raise CascadeError(f"classifier runs must be cls runs and segmenter runs seg or baseline runs: {', '.join(bad)}")
+    info = _run_infos(cr, sr)
     size = lambda rs, w: _one(f'the {w} size', {r: info[r]['size'] for r in rs}, f'an ensemble needs one {w} size')
     seg_size = size(sr, 'segmenter'); cls_size = size(cr, 'classifier') if cr else seg_size
-    made = {r: _cache_settings(r, info[r]) for r in cr + sr}
-    if 'read_size' not in overrides or 'clahe' not in overrides:
-        if miss := [r for r, m in made.items() if m is None]:
-            raise CascadeError(f"{miss[0]}/train.json does not say how its cache was made and {info[miss[0]].get('cache')} "
-                               "has no cache.json: pass read_size= and clahe= (the --size and --clahe of its ptx_prepare)")
-        dec = _one('how their cache was made (ptx_prepare --size/--clahe)', made, 'train every run on one cache')
-    else: dec = {}
-    cal = {k: v for k, v in (calibration or {}).items() if k in _CAL_KEYS}   # other entries (scores, ...) are not settings
+    dec = _decoding(info, overrides)
+    # other entries of the calibration (scores, ...) are not settings
+    cal = {k: v for k, v in (calibration or {}).items() if k in _CAL_KEYS}
     gate = cal.pop('cls_thresh', 0.5)
-    if not cr: gate = None
-    return cls(cls_size=cls_size, seg_size=seg_size, cls_thresh=gate, post=PostConfig(**cal), **dec).updated(**overrides)
+    cfg = cls(cls_size=cls_size, seg_size=seg_size, cls_thresh=gate if cr else None, post=PostConfig(**cal), **dec)
+    return cfg.updated(**overrides)
 
 # %% ../nbs/13_cascade.ipynb #a0d37a42
 def bundle_from_runs(cls_runs, seg_runs, # `ptx_train` run folders: one of each, or lists (a fold ensemble)
@@ -642,7 +706,8 @@ def ptx_predict(model:str=None, # bundle folder (bundle.json + *.safetensors), e
                 src:str=None, # folder of DICOMs (searched recursively for *.dcm), or one DICOM file
                 out:str='submission.csv', # submission CSV to write; OUT_errors.csv lists unreadable files
                 per_image:str=None, # per-image CSV (probability, area px/cm², side); default OUT with _per_image.csv
-                segment_all:bool=False, # run the segmenter on every film, not only the gated ones (same output, slower; to check)
+                # run the segmenter on every film, not only the gated ones (same output, slower; to check)
+                segment_all:bool=False,
                 tta:bool=False, # horizontal-flip test-time augmentation
                 cls_thresh:float=None, # override the bundle's classifier threshold (the gate)
                 thresh:float=None, # override the bundle's pixel threshold
@@ -651,7 +716,8 @@ def ptx_predict(model:str=None, # bundle folder (bundle.json + *.safetensors), e
                 device:str=None, # cpu, cuda, cuda:1 ... (default: cuda when available)
                 num_workers:int=0, # processes decoding DICOMs ahead of the networks
                 report:str=None, # also write a worklist page REPORT/index.html: films by probability, with outlines
-                dicom_seg:str=None, # also write a DICOM Segmentation per film with a mask into this folder (needs highdicom)
+                # also write a DICOM Segmentation per film with a mask into this folder (needs highdicom)
+                dicom_seg:str=None,
                ):
     "Predict pneumothorax masks for a folder of chest X-ray DICOMs with a model bundle, and write a SIIM submission"
     if model is None or src is None:
@@ -670,7 +736,8 @@ def ptx_predict(model:str=None, # bundle folder (bundle.json + *.safetensors), e
     return res
 
 # %% ../nbs/13_cascade.ipynb #pr3d0ut1
-def _predict_outputs(p:CascadePredictor, src, num_workers:int=0, report=None, dicom_seg=None) -> tuple[pd.DataFrame, list]:
+def _predict_outputs(p:CascadePredictor, src, num_workers:int=0, report=None, dicom_seg=None
+                    ) -> tuple[pd.DataFrame, list]:
     "Predict `src` with `p`, writing the worklist page and the DICOM SEGs as rows stream past: the rows, SEG failures"
     rows, seg_errs = [], []
     with (Worklist(report) if report else contextlib.nullcontext()) as wl:

@@ -206,14 +206,15 @@ def _trained_tasks(models, folds:list) -> list:
 
 # %% ../nbs/16_evaluate.ipynb #bundf0ld
 def _bundle_folds(bundle_folds, bundle_fold:int|None, folds:list) -> list:
-    "The folds whose runs go into the bundle: `bundle_folds` (a list, 'all' or a comma-separated string) or `[bundle_fold]`"
+    "The folds whose runs go into the bundle: `bundle_folds` (a list, 'all' or comma-separated) or `[bundle_fold]`"
     if bundle_folds is not None and bundle_fold is not None:
         raise EvaluateError("give bundle_folds (several folds: an ensemble) or bundle_fold (one fold), not both")
     if bundle_fold is not None: bundle_folds = [bundle_fold]
     if bundle_folds is None: return []
     if bundle_folds == 'all': return list(folds)
     try: bf = [int(f) for f in (bundle_folds.split(',') if isinstance(bundle_folds, str) else bundle_folds)]
-    except (TypeError, ValueError): raise EvaluateError(f"bundle folds must be fold numbers or 'all', got {bundle_folds!r}") from None
+    except (TypeError, ValueError):
+        raise EvaluateError(f"bundle folds must be fold numbers or 'all', got {bundle_folds!r}") from None
     if bad := sorted(set(bf) - set(folds)):
         raise EvaluateError(f"bundle fold {bad[0]} is not among the evaluated folds {folds}: the bundle's settings are "
                             "calibrated on those folds' out-of-fold predictions")
@@ -234,7 +235,8 @@ def evaluate_models(cache, # cache folder made by `ptx_prepare`
                     out, # report folder: report.md, PNGs, CSVs, settings.json, oof/ (and bundle/)
                     folds=None, # folds to evaluate; `None`: every fold of the cache
                     tta:bool=True,
-                    bundle_folds=None, # write `<out>/bundle` of these folds' cls and seg runs (a fold ensemble), or 'all'
+                    # write `<out>/bundle` of these folds' cls and seg runs (a fold ensemble), or 'all'
+                    bundle_folds=None,
                     bundle_fold:int|None=None, # write `<out>/bundle` of this one fold's runs (`bundle_folds=[k]`)
                     bs:int=32, device=None, progress:bool=True) -> Path:
     "Out-of-fold predictions of the runs in `models` on the cache, calibration, Table 5.1 report (and a bundle)"
