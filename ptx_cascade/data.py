@@ -14,7 +14,6 @@ from scipy import ndimage
 from matplotlib.colors import ListedColormap
 from fastcore.basics import defaults, patch, store_attr
 from fastcore.parallel import parallel
-from fastcore.script import call_parse, CliError
 # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise on every `ptx_prepare` call
 with warnings.catch_warnings():
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
@@ -29,7 +28,7 @@ with warnings.catch_warnings():
                                        setup_aug_tfms)
 from .rle import RLEError, read_rle_csv, rle_runs, rle_decode
 from .dicom import DicomError, read_dicom, dicom_meta, dicom_meta_df
-from .core import PtxError, write_csv, write_json, write_png
+from .core import PtxError, CliError, call_parse, write_csv, write_json, write_png
 
 # %% auto #0
 __all__ = ['RLE_SEP', 'PROBLEM_COLS', 'AUGS', 'DataError', 'report_problems', 'siim_labels', 'stratified_folds', 'siim_index',
