@@ -73,14 +73,15 @@ rep = json.load(open(sys.argv[1]))
 env = rep.get('environment', {})
 items = {cn(i['metadata']['name']): i for i in rep['install']}
 skip = lambda n: n in ('torch', 'torchvision', 'triton') or n.startswith(('nvidia-', 'cuda-'))
-seen, todo = set(), ['ptx-cascade']
+seen, todo = set(), [('ptx-cascade', '')]   # (package, one of its extras asked for: `uvicorn[standard]`)
 while todo:
-    n = todo.pop()
-    if n in seen or n not in items or skip(n): continue
-    seen.add(n)
+    n, x = todo.pop()
+    if (n, x) in seen or n not in items or skip(n): continue
+    seen.add((n, x))
     for r in map(Requirement, items[n]['metadata'].get('requires_dist') or []):
-        if r.marker is None or r.marker.evaluate(dict(env, extra='')): todo.append(cn(r.name))
-for n in sorted(seen - {'ptx-cascade', 'pretrainedmodels'}): print(f"{items[n]['metadata']['name']}=={items[n]['metadata']['version']}")
+        if r.marker is None or r.marker.evaluate(dict(env, extra=x)): todo += [(cn(r.name), e) for e in ('', *r.extras)]
+for n in sorted({n for n, _ in seen} - {'ptx-cascade', 'pretrainedmodels'}):
+    print(f"{items[n]['metadata']['name']}=={items[n]['metadata']['version']}")
 PY
 echo "== $(wc -l < "$tmp/pins.txt") more wheels: $(tr '\n' ' ' < "$tmp/pins.txt")"
 # binary wheels where there are; a pure-Python package that ships only an sdist is built (fits any Python 3)
