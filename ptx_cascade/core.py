@@ -6,16 +6,42 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #a9eb66e5
 from __future__ import annotations
-import json, os
+import inspect, json, os
+from functools import partial, wraps
 from pathlib import Path
 import numpy as np, pandas as pd
+import fastcore.script
 
 # %% auto #0
-__all__ = ['PtxError', 'atomic_write', 'write_text', 'write_json', 'write_csv', 'write_png', 'write_npy', 'save_fig']
+__all__ = ['call_parse', 'PtxError', 'atomic_write', 'write_text', 'write_json', 'write_csv', 'write_png', 'write_npy',
+           'save_fig', 'CliError']
 
 # %% ../nbs/00_core.ipynb #4fa68749
 class PtxError(ValueError):
     "Base of every ptx_cascade error: the message names the file, row or setting at fault and how to fix it"
+
+# %% ../nbs/00_core.ipynb #ff8e1fbd
+try: from fastcore.script import CliError   # fastcore >= 2
+except ImportError:   # fastcore 1.8 (Kaggle's image): the same class
+    class CliError(Exception):
+        "Raised when a command can't continue: a CLI run exits with the message, a Python call sees the exception"
+_all_ = ['CliError']
+
+# %% ../nbs/00_core.ipynb #161c18c1
+def _call_parse_fc1(func=None, nested:bool=False):
+    "fastcore 1.8's `call_parse` with fastcore 2's contract: in a CLI run, a `CliError` exits 1 with its message"
+    if func is None: return partial(_call_parse_fc1, nested=nested)
+    cli = fastcore.script.call_parse(func, nested=nested)
+    @wraps(func)
+    def _f(*args, **kwargs):
+        # as fastcore 1.8 decides: called from no module (a notebook cell) or with arguments, it is a Python call
+        if args or kwargs or inspect.getmodule(inspect.currentframe().f_back) is None: return func(*args, **kwargs)
+        try: return cli()   # parses `sys.argv`
+        except CliError as e: raise SystemExit(str(e)) from None   # Python prints the message to stderr, status 1
+    return _f
+
+# %% ../nbs/00_core.ipynb #46679fbc
+call_parse = fastcore.script.call_parse if hasattr(fastcore.script, 'CliError') else _call_parse_fc1
 
 # %% ../nbs/00_core.ipynb #856c44e3
 def atomic_write(fn, # the file to write

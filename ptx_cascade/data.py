@@ -14,7 +14,6 @@ from scipy import ndimage
 from matplotlib.colors import ListedColormap
 from fastcore.basics import defaults, patch, store_attr
 from fastcore.parallel import parallel
-from fastcore.script import call_parse, CliError
 # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise on every `ptx_prepare` call
 with warnings.catch_warnings():
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
@@ -27,15 +26,16 @@ with warnings.catch_warnings():
     from fastai.torch_core import TensorImage, TensorMask, show_image
     from fastai.vision.augment import (RandTransform, Resize, Flip, Warp, Rotate, Zoom, Brightness, Contrast,
                                        setup_aug_tfms)
-from .rle import RLEError, read_rle_csv, rle_runs, rle_decode
+from .rle import RLEError, read_rle_csv, rle_runs, rle_decode, rle_encode
 from .dicom import DicomError, read_dicom, dicom_meta, dicom_meta_df
-from .core import PtxError, write_csv, write_json, write_png
+from .core import PtxError, CliError, call_parse, write_csv, write_json, write_png
 
 # %% auto #0
 __all__ = ['RLE_SEP', 'PROBLEM_COLS', 'AUGS', 'DataError', 'report_problems', 'siim_labels', 'stratified_folds', 'siim_index',
            'fold_table', 'resize_mask', 'rles_mask', 'clahe', 'cache_meta', 'prepare_cache', 'load_cache',
            'siim_aug_transforms', 'aug_tfms', 'Cutout', 'DicomImage', 'RleMask', 'PneumoMask', 'PILPneumoMask',
-           'pneumo_mask_block', 'cls_dls', 'seg_dls', 'PosFracDL', 'PosFracCallback', 'prepare_siim', 'ptx_prepare']
+           'pneumo_mask_block', 'cls_dls', 'seg_dls', 'PosFracDL', 'PosFracCallback', 'siim_layout', 'png_index',
+           'prepare_siim', 'ptx_prepare']
 
 # %% ../nbs/05_data.ipynb #33adeb29
 class DataError(PtxError):
@@ -273,6 +273,12 @@ def _shape_of(rows, cols, fn) -> tuple[int, int]:
     if pd.notna(rows) and pd.notna(cols): return int(rows), int(cols)
     m = dicom_meta(fn); return int(m['Rows']), int(m['Columns'])
 
+# %% ../nbs/05_data.ipynb #b169cbcb
+def _read_png(fn, size:int) -> np.ndarray:
+    "A PNG film (of the PNG conversion) as a uint8 grey `size`² image, resized as `read_dicom` does (Lanczos)"
+    with Image.open(fn) as im: img = im.convert('L')
+    return np.asarray(img if img.size == (size, size) else img.resize((size, size), Image.Resampling.LANCZOS))
+
 # %% ../nbs/05_data.ipynb #a6be58a4
 def _cache_one(job) -> dict:
     "Cache one image (and its mask); returns a small status record, never the pixels"
@@ -281,7 +287,7 @@ def _cache_one(job) -> dict:
     def fail(kind, why, row=None):
         return dict(ImageId=iid, status='failed', file=str(fn), csv_row=row, kind=kind, reason=why)
     try:
-        img = read_dicom(fn, size)
+        img = _read_png(fn, size) if str(fn).lower().endswith('.png') else read_dicom(fn, size)
         if use_clahe: img = clahe(img)
         if mask_fn is not None:
             mask = rles_mask(rles, shape=_shape_of(rows, cols, fn), size=size, csv_rows=csv_rows)
@@ -575,10 +581,86 @@ class PosFracCallback(Callback):
     def before_epoch(self):
         if isinstance(dl := self.dls.train, PosFracDL): dl.pct = self.epoch / max(1, self.n_epoch - 1)
 
+# %% ../nbs/05_data.ipynb #971388c1
+def _first(*ps) -> Path|None:
+    "The first of the paths `ps` that exists"
+    return next((p for p in ps if p.exists()), None)
+
+# %% ../nbs/05_data.ipynb #0ba23438
+def siim_layout(src # a downloaded SIIM-ACR folder
+               ) -> dict: # `kind` ('dicom', 'stage2' or 'png'), `csv`, `root`, (PNG: `images`, `masks`), `what`
+    "Which release of SIIM-ACR the folder `src` holds, recognised by its files"
+    src = Path(src)
+    if not src.is_dir(): raise DataError(f"source folder not found: {src}")
+    if csv := _first(src/'train-rle.csv', src/'train-rle.csv.gz'):
+        root = src/'dicom-images-train' if (src/'dicom-images-train').is_dir() else src
+        return dict(kind='dicom', csv=csv, root=root, what=f"the DICOM release ({csv.name}, DICOMs under {root})")
+    if csv := _first(src/'stage_2_train.csv', src/'stage_2_train.csv.gz'):
+        return dict(kind='stage2', csv=csv, root=src, what=f"the stage-2 release ({csv.name}, DICOMs under {src})")
+    imgs, masks, csv = src/'png_images', src/'png_masks', src/'stage_1_train_images.csv'
+    if imgs.is_dir() and masks.is_dir() and csv.is_file():
+        return dict(kind='png', csv=csv, root=imgs, images=imgs, masks=masks,
+                    what=f"the PNG conversion ({csv.name}, {imgs.name}/, {masks.name}/; no PixelSpacing: "
+                         "areas in cm² are left empty)")
+    found = sorted(p.name + ('/' if p.is_dir() else '') for p in src.iterdir())
+    raise DataError(f"{src} holds none of the SIIM-ACR layouts; looked for: train-rle.csv (or .csv.gz) with "
+                    "dicom-images-train/ (the DICOM release); stage_2_train.csv with DICOMs below it (the stage-2 "
+                    "release); png_images/, png_masks/ and stage_1_train_images.csv (the PNG conversion). "
+                    f"Found: {', '.join(found[:12]) or 'nothing'}{' ...' if len(found) > 12 else ''}")
+
+# %% ../nbs/05_data.ipynb #8ace0a1f
+def _png_row(job) -> dict:
+    "The index row of one PNG film and its mask (the mask run-length encoded at full size), or its problem"
+    iid, img_fn, mask_fn, has_pneumo, row = job
+    def fail(kind, why, fn=img_fn): return dict(ImageId=iid, file=str(fn), csv_row=row, kind=kind, reason=why)
+    if not img_fn.is_file(): return fail('no file', f"{iid} (row {row}): no image {img_fn}")
+    if not mask_fn.is_file(): return fail('no mask', f"{iid} (row {row}): no mask {mask_fn}", mask_fn)
+    try:
+        with Image.open(img_fn) as im: w, h = im.size
+        with Image.open(mask_fn) as mk: m = np.asarray(mk.convert('L')) > 127   # masks are 0/255
+    except OSError as e: return fail('unreadable', f"{iid}: {e}")
+    if m.shape != (h, w):
+        return fail('mask size', f"{iid}: mask {mask_fn.name} is {m.shape[1]}×{m.shape[0]}, its image {w}×{h}", mask_fn)
+    if str(has_pneumo).strip() not in ('0', '1') or int(has_pneumo) != int(m.any()):
+        return fail('label mismatch', f"{iid} (row {row}): has_pneumo is {has_pneumo!r}, its mask is "
+                    f"{'not ' if m.any() else ''}empty", mask_fn)
+    return dict(ImageId=iid, fname=str(img_fn), label=int(m.any()), n_regions=int(ndimage.label(m)[1]),
+                mask_px=int(m.sum()), Rows=h, Columns=w, rles=rle_encode(m) if m.any() else '-1', csv_rows=str(row))
+
+# %% ../nbs/05_data.ipynb #53b19025
+def png_index(csv, # `stage_1_train_images.csv` of the PNG conversion: `new_filename`, `ImageId`, `has_pneumo`
+              images, masks, # the `png_images/` and `png_masks/` folders (a mask has its image's file name)
+              n_folds:int=5, seed:int=42, num_workers:int=defaults.cpus, progress:bool=True, warn:bool=True
+             ) -> tuple[pd.DataFrame, pd.DataFrame]: # the index (columns as `siim_index`'s) and the problems table
+    "Index of the PNG conversion of SIIM-ACR: labels from the masks, folds; PNG films have no PixelSpacing"
+    df = pd.read_csv(csv, dtype=str, keep_default_na=False, skipinitialspace=True)
+    df.columns = [c.strip() for c in df.columns]
+    if missing := {'new_filename', 'ImageId', 'has_pneumo'} - set(df.columns):
+        raise DataError(f"{csv}: missing column(s) {sorted(missing)}; found {list(df.columns)}")
+    jobs = [(i.strip(), Path(images)/f.strip(), Path(masks)/f.strip(), y, r)
+            for r, (f, i, y) in enumerate(zip(df.new_filename, df.ImageId, df.has_pneumo), 1)]
+    recs = list(parallel(_png_row, jobs, n_workers=num_workers, progress=progress and len(jobs) > 0, chunksize=8))
+    probs = _problems([r for r in recs if 'kind' in r])
+    cols = ['ImageId', 'fname', 'label', 'n_regions', 'mask_px', 'Rows', 'Columns', 'rles', 'csv_rows']
+    idx = pd.DataFrame([r for r in recs if 'kind' not in r], columns=cols)
+    for c in _META_KEEP: idx[c] = idx[c] if c in idx else np.nan   # no DICOM header: no view, sex, age, spacing
+    idx['fold'] = stratified_folds(idx.label, n_folds=n_folds, seed=seed)
+    if warn: report_problems(probs, 'png_index')
+    return idx[['ImageId', 'fname', 'label', 'n_regions', 'mask_px', 'fold', *_META_KEEP, 'rles', 'csv_rows']], probs
+
 # %% ../nbs/05_data.ipynb #fa7e08aa
-def prepare_siim(src, # SIIM folder: `train-rle.csv` and `dicom-images-train/`
+def _layout_index(src:Path, lay:dict, dicom_root=None, **kw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The index and problems of `src` in the layout `lay` (`siim_layout`); `dicom_root` replaces the layout's"
+    if not Path(lay['csv']).exists(): raise DataError(f"label file not found: {lay['csv']}; pass --csv PATH")
+    if lay['kind'] == 'png': return png_index(lay['csv'], lay['images'], lay['masks'], **kw)
+    if dicom_root: root = Path(dicom_root)
+    else: root = lay.get('root') or (src/'dicom-images-train' if (src/'dicom-images-train').is_dir() else src)
+    return siim_index(lay['csv'], root, **kw)
+
+# %% ../nbs/05_data.ipynb #f38c0d5b
+def prepare_siim(src, # SIIM folder, of any layout `siim_layout` knows (e.g. `train-rle.csv` and `dicom-images-train/`)
                  dest, # cache folder
-                 size:int=256, csv=None, # default: `<src>/train-rle.csv` (or `.csv.gz`)
+                 size:int=256, csv=None, # default: the layout's (`siim_layout`), e.g. `<src>/train-rle.csv`
                  dicom_root=None, # default: `<src>/dicom-images-train`, or `src` itself when that does not exist
                  n_folds:int=5, seed:int=42, num_workers:int=defaults.cpus, clahe:bool=False,
                  progress:bool=True, verbose:bool=True
@@ -586,15 +668,12 @@ def prepare_siim(src, # SIIM folder: `train-rle.csv` and `dicom-images-train/`
     "Index, folds and cache of a SIIM folder in one call, with a printed summary"
     src = Path(src)
     if not src.is_dir(): raise DataError(f"source folder not found: {src}")
-    if csv is None:
-        csv = next((p for p in (src/'train-rle.csv', src/'train-rle.csv.gz') if p.exists()), src/'train-rle.csv')
-    if not Path(csv).exists(): raise DataError(f"label file not found: {csv}; pass --csv PATH")
-    if dicom_root: root = Path(dicom_root)
-    else: root = src/'dicom-images-train' if (src/'dicom-images-train').is_dir() else src
-    index, probs = siim_index(csv, root, n_folds=n_folds, seed=seed, num_workers=num_workers,
-                              progress=progress, warn=False)
+    lay = siim_layout(src) if csv is None else dict(kind='dicom', csv=Path(csv), what=f"labels {csv}")
+    if verbose: print(f"{src}: {lay['what']}")
+    index, probs = _layout_index(src, lay, dicom_root=dicom_root, n_folds=n_folds, seed=seed, num_workers=num_workers,
+                                 progress=progress, warn=False)
     if not len(index):
-        raise DataError(f"no image of {csv} has a readable DICOM under {root}: {probs.kind.value_counts().to_dict()}")
+        raise DataError(f"no image of {lay['csv']} has a readable film: {probs.kind.value_counts().to_dict()}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # the summary below lists the problems
         out = prepare_cache(index, dest, size=size, num_workers=num_workers, clahe=clahe, problems=probs,
@@ -631,10 +710,10 @@ def _num_workers(num_workers:int|None, n_workers:int|None) -> int:
 
 # %% ../nbs/05_data.ipynb #3889946f
 @call_parse
-def ptx_prepare(src:str=None, # SIIM folder holding train-rle.csv and dicom-images-train/
+def ptx_prepare(src:str=None, # SIIM folder: the DICOM or stage-2 release, or the PNG conversion (found by its files)
                 dest:str=None, # cache folder to create or complete
                 size:int=256, # cached image size in pixels
-                csv:str=None, # label file (default: SRC/train-rle.csv)
+                csv:str=None, # label file of DICOMs (default: the layout's, e.g. SRC/train-rle.csv)
                 dicom_root:str=None, # DICOM folder (default: SRC/dicom-images-train, or SRC)
                 n_folds:int=5, # cross-validation folds
                 num_workers:int=None, # processes (default: all CPUs)

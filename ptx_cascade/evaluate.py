@@ -12,11 +12,10 @@ import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
 from scipy import ndimage
-from fastcore.script import call_parse, CliError
 with warnings.catch_warnings():   # fastai 2.8 (imported by `metrics`) calls `torch.jit.script`: torch 2.10 warns
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
     warnings.filterwarnings('ignore', message='IProgress not found')
-    from ptx_cascade.core import PtxError, write_text, write_json, write_csv, save_fig
+    from ptx_cascade.core import PtxError, CliError, call_parse, write_text, write_json, write_csv, save_fig
     from ptx_cascade.postprocess import plot_threshold_search
     from ptx_cascade.classifier import plot_cls_confusion
     from ptx_cascade.cascade import bundle_from_runs
