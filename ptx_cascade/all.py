@@ -7,21 +7,24 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastcore.test import test_eq, test_close, test_fail
-from .core import *
-from .rle import *
-from .dicom import *
-from .metrics import *
-from .synth import *
-from .data import *
-from .losses import *
-from .models import *
-from .classifier import *
-from .segmenter import *
-from .postprocess import *
-from .triage import *
-from .cascade import *
-from .oof import *
-from .calibration import *
-from .evaluate import *
-from .train import *
-from .demo import *
+import warnings
+with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise on import
+    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+    from .core import *
+    from .rle import *
+    from .dicom import *
+    from .metrics import *
+    from .synth import *
+    from .data import *
+    from .losses import *
+    from .models import *
+    from .classifier import *
+    from .segmenter import *
+    from .postprocess import *
+    from .triage import *
+    from .cascade import *
+    from .oof import *
+    from .calibration import *
+    from .evaluate import *
+    from .train import *
+    from .demo import *

@@ -16,7 +16,6 @@ import torch.nn as nn
 import matplotlib.pyplot as plt
 from PIL import Image
 from fastcore.basics import patch
-from fastcore.script import call_parse, CliError
 from fastprogress.fastprogress import progress_bar
 from safetensors.torch import save_model, load_model
 with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates
@@ -25,7 +24,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     warnings.filterwarnings('ignore', message='IProgress not found')
     from fastai.vision.core import imagenet_stats
     from ptx_cascade import __version__
-    from ptx_cascade.core import PtxError, write_csv
+    from ptx_cascade.core import PtxError, CliError, call_parse, write_csv
     from ptx_cascade.rle import rle_encode
     from ptx_cascade.dicom import DicomError, read_dicom, dicom_meta
     from ptx_cascade.data import clahe as _clahe, cache_meta
