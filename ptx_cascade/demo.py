@@ -7,6 +7,7 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/demo.html.md"""
 # %% ../nbs/17_demo.ipynb #dem0imp1
 from __future__ import annotations
 import json, shutil, time, warnings
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -19,21 +20,85 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from ptx_cascade.metrics import kaggle_dice, dice, iou, confusion, f1, mcc, roc_auc, precision, recall
     from ptx_cascade.synth import make_synth_siim, _check_conspicuity
     from ptx_cascade.data import siim_index, prepare_cache, rles_mask
+    from ptx_cascade.dicom import read_dicom
     from ptx_cascade.losses import get_loss
     from ptx_cascade.models import resolve_arch
     from ptx_cascade.classifier import TrainError, plot_cls_confusion
     from ptx_cascade.train import train, _check_aug
-    from ptx_cascade.cascade import (CascadeConfig, CascadePredictor, load_run, load_bundle, write_submission, write_results,
-                                     show_predictions)
+    from ptx_cascade.cascade import (CascadeError, CascadeConfig, CascadePredictor, load_run, load_bundle,
+                                     write_submission, write_results, show_predictions)
+    from ptx_cascade.oof import OOFStore
+    from ptx_cascade.calibration import calibrate_store, plot_calibration
     from ptx_cascade.evaluate import evaluate_models, to_markdown
 
 # %% auto #0
-__all__ = ['DEMO_DEFAULTS', 'demo', 'ptx_demo']
+__all__ = ['DEMO_DEFAULTS', 'TEST_FOLD', 'VALID_FOLD', 'DemoConfig', 'demo_data', 'demo_cache', 'demo_train', 'demo_calibrate',
+           'demo_predict', 'demo_report', 'demo', 'ptx_demo']
+
+# %% ../nbs/17_demo.ipynb #dem0cfg1
+@dataclass
+class DemoConfig:
+    "The demo's settings: the synthetic data, the three networks and the CPU"
+    n:int=400 # synthetic films; a fifth of them is the held-out test split
+    gen_size:int=256 # px of the generated DICOMs: the original resolution the test masks are scored at
+    conspicuity:tuple=(2., 3.) # range of the regions' conspicuity (`make_synth_siim`; its default is 0.2-1)
+    size:int=128 # the U-Nets' input, and the size both caches are read at (the bundle decodes DICOMs at it)
+    arch:str='mobilenetv3_small_050' # encoder of the two U-Nets
+    epochs:int=15 # epochs of the positive-only segmenter
+    baseline_epochs:int=8 # epochs of the all-images baseline (each sees ~4.5x the segmenter's films)
+    bs:int=8; lr:float=1e-2; loss:str='bce_log_dice' # the U-Nets' batch, peak learning rate and loss
+    cls_arch:str='resnet10t' # backbone of the classifier
+    cls_size:int=96 # the classifier's input (the learner resizes the cached films; at most `size`)
+    cls_epochs:int=8; cls_bs:int=32; cls_lr:float=1e-2; cls_loss:str='bce' # the classifier's recipe
+    cls_extra:int=800 # extra synthetic films (seed + 1000) in the classifier's training folds only
+    aug:str='flip' # training augmentation of the three networks (`data.aug_tfms` name)
+    threads:int=1 # torch CPU threads; 1 is fastest on a busy machine
+    seed:int=0 # the data, the folds, the data order and the initial weights
 
 # %% ../nbs/17_demo.ipynb #ca90c696
-DEMO_DEFAULTS = dict(n=400, gen_size=256, size=128, epochs=15, cls_epochs=30, baseline_epochs=8,
-                     arch='mobilenetv3_small_050', cls_arch='mobilenetv3_small_050', bs=8, lr=1e-2, cls_lr=5e-3,
-                     loss='bce_log_dice', cls_loss='bce', aug='flip', conspicuity=(2., 3.), threads=1, seed=0)
+DEMO_DEFAULTS = asdict(DemoConfig())   # the defaults as a dict (what earlier versions exported)
+
+# %% ../nbs/17_demo.ipynb #a2afae3e
+def _check_demo(dest:Path, c:DemoConfig, overwrite:bool):
+    "Refuse a demo that cannot work, before any work is done"
+    if c.n < 60: raise TrainError(f"n must be at least 60 (five folds, each with positive images), got {c.n}")
+    for k in ('size', 'cls_size'):
+        if getattr(c, k) < 32 or getattr(c, k) % 32:
+            raise TrainError(f"{k} must be a multiple of 32 (the U-Net halves it five times), at least 32; "
+                             f"got {getattr(c, k)}")
+    if c.gen_size < c.size:
+        raise TrainError(f"gen_size ({c.gen_size}) must be at least size ({c.size}): "
+                         "the network would see upsampled images")
+    if (e := min(c.epochs, c.baseline_epochs, c.cls_epochs)) < 1:
+        raise TrainError(f"epochs must be at least 1, got {e}")
+    if c.cls_extra < 0: raise TrainError(f"cls_extra must be 0 or more, got {c.cls_extra}")
+    if c.threads < 1: raise TrainError(f"threads must be at least 1, got {c.threads}")
+    if dest.exists() and not dest.is_dir(): raise TrainError(f"{dest} is a file; give a folder for the demo's outputs")
+    if dest.is_dir() and any(dest.iterdir()) and not overwrite:
+        raise TrainError(f"{dest} already exists and is not empty; pass --overwrite to replace the demo's files there, "
+                         "or choose another --dest")
+
+# %% ../nbs/17_demo.ipynb #1c857d07
+_DEMO_OUT = ('data', 'extra', 'cache', 'cls_cache', 'models', 'validation', 'bundle', 'figures', 'submission.csv',
+             'submission_errors.csv', 'per_image.csv', 'baseline_per_image.csv', 'segmenter_only_per_image.csv',
+             'metrics.json', 'report.md')   # what `overwrite` replaces
+
+# %% ../nbs/17_demo.ipynb #dem0say1
+def _say(verbose, *a):
+    "Print `a` at once when `verbose`"
+    if verbose: print(*a, flush=True)
+
+# %% ../nbs/17_demo.ipynb #dem0set1
+def _demo_config(dest:Path, overwrite:bool, **given) -> DemoConfig:
+    "`DemoConfig` with the non-`None` `given` values, all checked before any work is done"
+    c = DemoConfig(**{k: v for k, v in given.items() if v is not None})
+    c.cls_size = min(c.cls_size, c.size)   # the classifier never sees upsampled films
+    _check_demo(dest, c, overwrite=overwrite)
+    for a in (c.arch, c.cls_arch): resolve_arch(a)
+    for l in (c.loss, c.cls_loss): get_loss(l)
+    _check_aug(c.aug)
+    c.conspicuity = _check_conspicuity(c.conspicuity)
+    return c
 
 # %% ../nbs/17_demo.ipynb #0af6fa9b
 def _split_test(data:Path, index:pd.DataFrame, test:np.ndarray) -> pd.DataFrame:
@@ -52,6 +117,104 @@ def _split_test(data:Path, index:pd.DataFrame, test:np.ndarray) -> pd.DataFrame:
         for d in (Path(f).parent, Path(f).parent.parent):   # the emptied series and study folders
             if d != src and not any(d.iterdir()): d.rmdir()
     return te.assign(fname=fnames)
+
+# %% ../nbs/17_demo.ipynb #dem0fld1
+TEST_FOLD, VALID_FOLD = 4, 3   # fold 4 is the held-out test split, fold 3 calibrates, folds 0-2 train
+
+# %% ../nbs/17_demo.ipynb #dem0gen1
+def _films(data:Path, n:int, c:DemoConfig, seed:int, nw:int, progress:bool) -> pd.DataFrame:
+    "Generate `n` synthetic films of `c` with `seed` in `data` and index them into five folds"
+    make_synth_siim(data, n, c.gen_size, seed=seed, conspicuity=c.conspicuity, num_workers=nw, progress=progress)
+    return siim_index(data/'train-rle.csv', data/'dicom-images-train', n_folds=5, seed=seed, num_workers=nw,
+                      progress=progress)[0]
+
+# %% ../nbs/17_demo.ipynb #dem0dat1
+def demo_data(dest:Path, c:DemoConfig, num_workers:int|None=None, progress:bool=True, verbose:bool=True) -> dict:
+    "Stage 1: the demo's films in `dest/data` (fold 4 held out as test DICOMs) and the classifier's extra films"
+    nw = defaults.cpus if num_workers is None else num_workers
+    _say(verbose, f"[1/6] generating {c.n} synthetic SIIM-style films in {dest/'data'} and {c.cls_extra} extra "
+                  f"films for the classifier in {dest/'extra'}")
+    index = _films(dest/'data', c.n, c=c, seed=c.seed, nw=nw, progress=progress)
+    te = _split_test(dest/'data', index, (index.fold == TEST_FOLD).to_numpy())
+    ex = index.iloc[:0]
+    if c.cls_extra:
+        ex = _films(dest/'extra', c.cls_extra, c=c, seed=c.seed + 1000, nw=nw, progress=progress)
+        ex = ex.assign(fold=np.arange(len(ex)) % 3)   # training folds 0-2 only: never validation or test
+        if set(ex.ImageId) & set(index.ImageId): raise TrainError("the extra films share ImageIds with the demo's")
+    return dict(test=te, dev=index[index.fold != TEST_FOLD].reset_index(drop=True), extra=ex.reset_index(drop=True))
+
+# %% ../nbs/17_demo.ipynb #dem0cch1
+def demo_cache(dest:Path, c:DemoConfig, films:dict, num_workers:int|None=None, progress:bool=True,
+               verbose:bool=True) -> dict:
+    "Stage 2: the U-Nets' cache `dest/cache` (the non-test films) and the classifier's `dest/cls_cache` (plus extras)"
+    nw = defaults.cpus if num_workers is None else num_workers
+    _say(verbose, f"[2/6] held out {len(films['test'])} test films ({films['test'].label.sum()} positive) as DICOMs in "
+                  f"{dest/'data'/'dicom-images-test'}; caching the other {len(films['dev'])} at {c.size} px in "
+                  f"{dest/'cache'}, and with the {len(films['extra'])} extra films in {dest/'cls_cache'}")
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        seg = prepare_cache(films['dev'], dest/'cache', size=c.size, num_workers=nw, progress=progress)
+        cls = prepare_cache(pd.concat([films['dev'], films['extra']], ignore_index=True), dest/'cls_cache',
+                            size=c.size, num_workers=nw, progress=progress)
+    return dict(seg=seg, cls=cls)
+
+# %% ../nbs/17_demo.ipynb #dem0trn1
+def demo_train(dest:Path, c:DemoConfig, verbose:bool=True) -> dict:
+    "Stage 3: train the classifier, the positive-only segmenter and the all-images baseline into `dest/models`"
+    runs = {t: dest/'models'/f'{t}_fold{VALID_FOLD}' for t in ('cls', 'seg', 'baseline')}
+    what = dict(cls='the classifier', seg='the positive-only segmenter', baseline='the all-images baseline U-Net')
+    net = dict(cls=(c.cls_arch, c.cls_size, c.cls_epochs, c.cls_bs, c.cls_lr, c.cls_loss, 'cls_cache'),
+               seg=(c.arch, c.size, c.epochs, c.bs, c.lr, c.loss, 'cache'),
+               baseline=(c.arch, c.size, c.baseline_epochs, c.bs, c.lr, c.loss, 'cache'))
+    for task, (a, sz, ep, bs, rate, loss, cache) in net.items():
+        _say(verbose, f"[3/6] training {what[task]} ({a} at {sz} px, {ep} epochs, validation fold {VALID_FOLD}) "
+                      f"in {runs[task]}")
+        train(dest/cache, task=task, fold=VALID_FOLD, arch=a, size=sz, epochs=ep, bs=bs, lr=rate, loss=loss,
+              out=runs[task], pretrained=False, seed=c.seed, freeze_epochs=0, num_workers=0, aug=c.aug)
+    return runs
+
+# %% ../nbs/17_demo.ipynb #dem0cal1
+def demo_calibrate(dest:Path, progress:bool=True, verbose:bool=True) -> tuple[dict, dict]:
+    "Stage 4: calibrate cascade, baseline and the segmenter alone on the validation fold; write `dest/bundle`"
+    _say(verbose, f"[4/6] calibrating cascade, baseline and the segmenter alone on validation fold {VALID_FOLD}")
+    val = dest/'validation'
+    evaluate_models(dest/'cache', dest/'models', val, folds=[VALID_FOLD], tta=True, bundle_fold=VALID_FOLD,
+                    device='cpu', progress=progress)
+    shutil.move(val/'bundle', dest/'bundle')
+    sets = json.loads((val/'settings.json').read_text())
+    store = OOFStore(val/'oof')
+    sets['segmenter_only'], solo = calibrate_store(store, 'seg', gate=False)   # the same array, no gate
+    _, gated = calibrate_store(store, 'seg', gate=True)
+    return sets, dict(cascade=gated, segmenter_only=solo)
+
+# %% ../nbs/17_demo.ipynb #dem0tim1
+def _timed(p:CascadePredictor, src:Path, progress:bool) -> tuple[pd.DataFrame, float]:
+    "`p.predict(src, keep_masks=True)` and its wall time in seconds"
+    t0 = time.perf_counter()
+    res = p.predict(src, progress=progress, keep_masks=True)
+    return res, time.perf_counter() - t0
+
+# %% ../nbs/17_demo.ipynb #dem0prd1
+def demo_predict(dest:Path, sets:dict, progress:bool=True, verbose:bool=True) -> tuple[dict, dict]:
+    "Stage 5: predict the test DICOMs through the bundle: gated, ungated (`segment_all`), the segmenter alone, baseline"
+    src = dest/'data'/'dicom-images-test'
+    _say(verbose, f"[5/6] predicting the test DICOMs in {src} with the bundle {dest/'bundle'}")
+    p = load_bundle(dest/'bundle', device='cpu')
+    so = sets['segmenter_only']
+    solo, _ = _timed(load_bundle(dest/'bundle', device='cpu', cls_thresh=None, thresh=so['thresh'],
+                                 min_area=so['min_area']), src, progress=progress)   # also warms the readers up
+    everything, t_all = _timed(p.updated(segment_all=True), src, progress=progress)
+    res, t_gated = _timed(p, src, progress=progress)
+    if not res.drop(columns='mask').equals(everything.drop(columns='mask')):
+        raise CascadeError("the gated and the ungated (segment_all) predictions differ")
+    bl = dest/'models'/f'baseline_fold{VALID_FOLD}'
+    bcfg = CascadeConfig.from_runs(None, bl, calibration=sets['baseline'])   # no classifier run: no gate
+    bres = CascadePredictor(None, load_run(bl)[0], bcfg, device='cpu').predict(src, progress=progress, keep_masks=True)
+    write_submission(res.drop(columns='mask'), dest/'submission.csv'); write_results(res, dest/'per_image.csv')
+    write_results(bres, dest/'baseline_per_image.csv'); write_results(solo, dest/'segmenter_only_per_image.csv')
+    gate = dict(cls_thresh=p.config.cls_thresh, segmented_fraction=float(p._gate(res.cls_prob.to_numpy()).mean()),
+                seconds_gated=round(t_gated, 3), seconds_ungated=round(t_all, 3))
+    return dict(cascade=res, baseline=bres, segmenter_only=solo), gate
 
 # %% ../nbs/17_demo.ipynb #a6c08711
 def _scores(masks, truth) -> dict:
@@ -72,213 +235,142 @@ def _cls_scores(probs, labels, thresh:float) -> dict:
     return dict(f1=f1(probs, labels, thresh), mcc=mcc(probs, labels, thresh), roc_auc=roc_auc(probs, labels),
                 precision=precision(probs, labels, thresh), recall=recall(probs, labels, thresh), thresh=float(thresh))
 
-# %% ../nbs/17_demo.ipynb #a2afae3e
-def _check_demo(dest:Path, n:int, size:int, gen_size:int, epochs:int, cls_epochs:int, overwrite:bool):
-    "Refuse a demo that cannot work, before any work is done"
-    if n < 60: raise TrainError(f"n must be at least 60 (five folds, each with positive images), got {n}")
-    if size < 32 or size % 32:
-        raise TrainError(f"size must be a multiple of 32 (the U-Net halves it five times), at least 32; got {size}")
-    if gen_size < size:
-        raise TrainError(f"gen_size ({gen_size}) must be at least size ({size}): "
-                         "the network would see upsampled images")
-    if min(epochs, cls_epochs) < 1: raise TrainError(f"epochs must be at least 1, got {min(epochs, cls_epochs)}")
-    if dest.exists() and not dest.is_dir(): raise TrainError(f"{dest} is a file; give a folder for the demo's outputs")
-    if dest.is_dir() and any(dest.iterdir()) and not overwrite:
-        raise TrainError(f"{dest} already exists and is not empty; pass --overwrite to replace the demo's files there, "
-                         "or choose another --dest")
-
-# %% ../nbs/17_demo.ipynb #1c857d07
-_DEMO_OUT = ('data', 'cache', 'models', 'validation', 'bundle', 'figures', 'submission.csv', 'submission_errors.csv',
-             'per_image.csv', 'baseline_per_image.csv', 'metrics.json', 'report.md')   # what `overwrite` replaces
-
-# %% ../nbs/17_demo.ipynb #dem0say1
-def _say(verbose, *a):
-    "Print `a` at once when `verbose`"
-    if verbose: print(*a, flush=True)
-
-# %% ../nbs/17_demo.ipynb #dem0set1
-def _demo_settings(dest:Path, overwrite:bool, **given) -> dict:
-    "`DEMO_DEFAULTS` with the non-`None` `given` values, all checked before any work is done"
-    c = {k: v if v is not None else DEMO_DEFAULTS[k] for k, v in given.items()}
-    _check_demo(dest, n=c['n'], size=c['size'], gen_size=c['gen_size'], epochs=min(c['epochs'], c['baseline_epochs']),
-                cls_epochs=c['cls_epochs'], overwrite=overwrite)
-    for a in (c['arch'], c['cls_arch']): resolve_arch(a)
-    for l in (c['loss'], c['cls_loss']): get_loss(l)
-    _check_aug(c['aug'])
-    c['conspicuity'] = _check_conspicuity(c['conspicuity'])
-    if c['threads'] < 1: raise TrainError(f"threads must be at least 1, got {c['threads']}")
-    return c
-
-# %% ../nbs/17_demo.ipynb #dem0dat1
-def _demo_data(data:Path, cache:Path, c:dict, test_fold:int, nw:int, progress:bool, verbose:bool) -> tuple:
-    "Generate the synthetic set in `data`, hold fold `test_fold` out as test DICOMs, cache the rest; `(test, index)`"
-    _say(verbose, f"[1/6] generating the synthetic SIIM-style set in {data}")
-    make_synth_siim(data, c['n'], c['gen_size'], seed=c['seed'], conspicuity=c['conspicuity'], num_workers=nw,
-                    progress=progress)
-    index, _ = siim_index(data/'train-rle.csv', data/'dicom-images-train', n_folds=5, seed=c['seed'], num_workers=nw,
-                          progress=progress)
-    te = _split_test(data, index, (index.fold == test_fold).to_numpy())
-    _say(verbose, f"[2/6] held out {len(te)} test images ({te.label.sum()} positive) as DICOMs in "
-                  f"{data/'dicom-images-test'}; caching the other {len(index) - len(te)} at {c['size']} px in {cache}")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        cidx = prepare_cache(index[index.fold != test_fold].reset_index(drop=True), cache, size=c['size'],
-                             num_workers=nw, progress=progress)
-    return te, cidx
-
-# %% ../nbs/17_demo.ipynb #dem0trn1
-def _demo_train(cache:Path, runs:dict, c:dict, valid_fold:int, verbose:bool):
-    "Train the classifier, the positive-only segmenter and the all-images baseline of the demo into `runs`"
-    what = dict(cls='the classifier', seg='the positive-only segmenter', baseline='the all-images baseline U-Net')
-    net = dict(cls=(c['cls_arch'], c['cls_epochs'], c['cls_lr']), seg=(c['arch'], c['epochs'], c['lr']),
-               baseline=(c['arch'], c['baseline_epochs'], c['lr']))
-    for task in ('cls', 'seg', 'baseline'):
-        a, ep, rate = net[task]
-        _say(verbose, f"[3/6] training {what[task]} ({a}, {ep} epochs, validation fold {valid_fold}) in {runs[task]}")
-        train(cache, task=task, fold=valid_fold, arch=a, size=c['size'], epochs=ep,
-              bs=c['bs'] if task != 'cls' else 2*c['bs'], lr=rate, loss=c['cls_loss'] if task == 'cls' else c['loss'],
-              out=runs[task], pretrained=False, seed=c['seed'], freeze_epochs=0, num_workers=0, aug=c['aug'])
-
-# %% ../nbs/17_demo.ipynb #dem0prd1
-def _demo_predict(dest:Path, baseline_run:Path, bas:dict, progress:bool) -> tuple:
-    "Predict `dest/data/dicom-images-test` with the bundle and the calibrated baseline; write their CSVs"
-    src = dest/'data'/'dicom-images-test'
-    res = load_bundle(dest/'bundle', device='cpu').predict(src, progress=progress, keep_masks=True)
-    write_submission(res.drop(columns='mask'), dest/'submission.csv'); write_results(res, dest/'per_image.csv')
-    bnet, _ = load_run(baseline_run)
-    bcfg = CascadeConfig.from_runs(None, baseline_run, calibration=bas)   # no classifier run: no gate
-    bres = CascadePredictor(None, bnet, bcfg, device='cpu').predict(src, progress=progress, keep_masks=True)
-    write_results(bres, dest/'baseline_per_image.csv')
-    return res, bres
-
 # %% ../nbs/17_demo.ipynb #dem0met1
-def _demo_metrics(res:pd.DataFrame, bres:pd.DataFrame, truth:dict, cal:dict, sets:dict) -> dict:
-    "Scores of the cascade's test predictions `res`, the baseline's `bres` and the all-empty floor against `truth`"
+_SETTINGS = ('cls_thresh', 'thresh', 'min_area')   # what the calibration chooses
+
+# %% ../nbs/17_demo.ipynb #dem0met2
+def _demo_metrics(preds:dict, truth:dict, sets:dict, gate:dict) -> dict:
+    "Scores of the test predictions `preds` (cascade, segmenter alone, baseline) and the all-empty floor vs `truth`"
+    res = preds['cascade']
     T = [truth[i] for i in res.ImageId]
     label = np.array([t.any() for t in T], int)
-    bas = sets['baseline']
-    m = dict(cascade=dict(_scores(res['mask'], T), settings=cal),
-             baseline=dict(_scores(bres.set_index('ImageId').loc[res.ImageId, 'mask'], T),
-                           settings={k: bas[k] for k in ('thresh', 'min_area')}),
-             all_empty=_scores([np.zeros_like(t) for t in T], T),
-             classifier=_cls_scores(res.cls_prob.to_numpy(), label, _ct(cal)))
+    masks = lambda k: preds[k].set_index('ImageId').loc[res.ImageId, 'mask']
+    m = {k: dict(_scores(masks(k), T), settings={s: sets[k].get(s) for s in _SETTINGS})
+         for k in ('cascade', 'segmenter_only', 'baseline')}
+    m['all_empty'] = _scores([np.zeros_like(t) for t in T], T)
+    m['classifier'] = _cls_scores(res.cls_prob.to_numpy(), label, _ct(sets['cascade']))
+    m['gate'] = gate
     m['test'] = dict(images=len(T), positive=int(label.sum()), negative_fraction=float(1 - label.mean()))
-    m['validation'] = {k: {kk: sets[k].get(kk) for kk in ('cls_thresh', 'thresh', 'min_area', 'kaggle_dice')}
-                       for k in ('cascade', 'baseline')}
+    m['validation'] = {k: {kk: sets[k].get(kk) for kk in _SETTINGS + ('kaggle_dice',)}
+                       for k in ('cascade', 'segmenter_only', 'baseline')}
     return m
 
-# %% ../nbs/17_demo.ipynb #a38346d3
-def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, metrics and report
-         n:int=None, # images generated (the test split is a fifth of them)
-         size:int=None, # network input size in px (and the cache's)
-         epochs:int=None, # epochs of the positive-only segmenter
-         cls_epochs:int=None, # epochs of the classifier
-         seed:int=None, # the dataset, the folds, the data order and the initial weights
-         gen_size:int=None, # size of the generated DICOMs (the 'original resolution' masks are scored at)
-         # the U-Nets' and the classifier's encoders, batch size, peak learning rate
-         arch:str=None, cls_arch:str=None, bs:int=None, lr:float=None,
-         baseline_epochs:int=None, # epochs of the all-images baseline (each sees ~4.5x the segmenter's images)
-         cls_lr:float=None, # peak learning rate of the classifier
-         loss:str=None, cls_loss:str=None, # the U-Nets' and the classifier's losses (`get_loss` names)
-         aug:str=None, # training augmentation of the three networks (`data.aug_tfms` name)
-         conspicuity:tuple=None, # range of the synthetic regions' conspicuity (`make_synth_siim`)
-         threads:int=None, # torch CPU threads; 1 (the default) is fastest on a busy machine (no threads waiting)
-         num_workers:int|None=None, # processes generating, indexing and caching; `None`: all CPUs
-         overwrite:bool=False, # replace the demo's files in a non-empty `dest`
-         progress:bool=True, verbose:bool=True
-        ) -> dict: # the contents of `metrics.json`
-    "Generate a synthetic SIIM set, train cascade and baseline on a CPU, calibrate, predict a held-out test set, report"
-    t0, dest = time.time(), Path(dest)
-    c = _demo_settings(dest, overwrite, n=n, gen_size=gen_size, size=size, epochs=epochs, cls_epochs=cls_epochs,
-                       baseline_epochs=baseline_epochs, cls_lr=cls_lr, arch=arch, cls_arch=cls_arch, bs=bs, lr=lr,
-                       loss=loss, cls_loss=cls_loss, aug=aug, conspicuity=conspicuity, threads=threads, seed=seed)
-    torch.set_num_threads(c['threads'])
-    for p in _DEMO_OUT: (shutil.rmtree if (dest/p).is_dir() else Path.unlink)(dest/p) if (dest/p).exists() else None
-    nw = defaults.cpus if num_workers is None else num_workers
-    data, cache, models = dest/'data', dest/'cache', dest/'models'
-    _say(verbose, f"ptx_demo: {c['n']} synthetic images at {c['gen_size']} px, networks at {c['size']} px from random "
-                  f"weights (pretrained=False), {c['cls_epochs']} classifier / {c['epochs']} segmenter / "
-                  f"{c['baseline_epochs']} baseline epochs, seed {c['seed']}")
-    test_fold, valid_fold = 4, 3
-    te, cidx = _demo_data(data, cache, c, test_fold=test_fold, nw=nw, progress=progress, verbose=verbose)
-    runs = {t: models/f'{t}_fold{valid_fold}' for t in ('cls', 'seg', 'baseline')}
-    _demo_train(cache, runs, c=c, valid_fold=valid_fold, verbose=verbose)
-    _say(verbose, f"[4/6] calibrating cascade and baseline on the {int((cidx.fold == valid_fold).sum())} "
-                  "validation images")
-    evaluate_models(cache, models, dest/'validation', folds=[valid_fold], tta=True, bundle_fold=valid_fold,
-                    device='cpu', progress=progress)
-    shutil.move(dest/'validation'/'bundle', dest/'bundle')
-    sets = json.loads((dest/'validation'/'settings.json').read_text())
-    cas, bas = sets['cascade'], sets['baseline']
-    cal = {k: cas[k] for k in ('cls_thresh', 'thresh', 'min_area')}   # cls_thresh None: no gate was better
-    _say(verbose, f"[5/6] predicting the {len(te)} test DICOMs with the bundle {dest/'bundle'} (and the baseline)")
-    res, bres = _demo_predict(dest, runs['baseline'], bas=bas, progress=progress)
-    _say(verbose, "[6/6] scoring the test split at the original resolution and writing the report")
-    truth = {r.ImageId: rles_mask(r.rles, (r.Rows, r.Columns)).astype(bool) for r in te.itertuples()}
-    m = _demo_metrics(res, bres, truth=truth, cal=cal, sets=sets)
-    m['config'] = dict(c, pretrained=False, test_fold=test_fold, valid_fold=valid_fold, version=__version__)
-    label = np.array([truth[i].any() for i in res.ImageId], int)
-    figs = _demo_figures(res, truth, label=label, cls_thresh=_ct(cal), out=dest/'figures')
-    m['time_s'] = round(time.time() - t0, 1)
-    write_json(dest/'metrics.json', m)
-    write_text(dest/'report.md', _demo_report(m, figs, dest))
-    _say(verbose, _demo_summary(m, dest))
-    return m
+# %% ../nbs/17_demo.ipynb #dem0fg01
+def _fig_films(res:pd.DataFrame, label:np.ndarray, cls_thresh:float|None, n:int=8):
+    "Test films titled with the classifier's probability and the truth, half of them pneumothorax"
+    r = res.assign(label=label)
+    rows = pd.concat([r[r.label == 1].head(n // 2), r[r.label == 0].head(n - n // 2)])
+    fig, axs = plt.subplots(2, -(-len(rows) // 2), figsize=(2.2 * -(-len(rows) // 2), 4.8), squeeze=False)
+    for ax, x in zip(axs.flat, rows.itertuples()):
+        ax.imshow(read_dicom(x.fname, 128), cmap='gray'); ax.axis('off')
+        seg = cls_thresh is None or x.cls_prob > cls_thresh
+        ax.set_title(f"{'pneumothorax' if x.label else 'normal'}\np={x.cls_prob:.2f} "
+                     f"({'segmented' if seg else 'gated out'})", fontsize=8, color='k' if seg == bool(x.label) else 'r')
+    for ax in axs.flat[len(rows):]: ax.axis('off')
+    fig.suptitle("test films: the classifier's probability", fontsize=9); fig.tight_layout()
+    return fig
+
+# %% ../nbs/17_demo.ipynb #dem0fg02
+def _fig_histogram(probs:dict, cls_thresh:float|None):
+    "Histograms of the classifier's probabilities of normal and pneumothorax films, `{title: (probs, labels)}`"
+    fig, axs = plt.subplots(1, len(probs), figsize=(3.6 * len(probs), 2.8), squeeze=False)
+    for ax, (title, (p, y)) in zip(axs.flat, probs.items()):
+        bins = np.linspace(0, 1, 21)
+        ax.hist(p[y == 0], bins, alpha=0.6, label=f'normal ({int((y == 0).sum())})')
+        ax.hist(p[y == 1], bins, alpha=0.6, label=f'pneumothorax ({int(y.sum())})')
+        if cls_thresh is not None: ax.axvline(cls_thresh, c='k', ls='--', label=f'gate {cls_thresh:g}')
+        ax.set_yscale('log'); ax.set_xlabel('classifier probability'); ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/17_demo.ipynb #dem0fg03
+def _fig_timing(gate:dict):
+    "Bar chart of the test prediction time with the gate and with every film segmented"
+    fig, ax = plt.subplots(figsize=(4.2, 2))
+    ax.barh(['gated', 'ungated\n(segment_all)'], [gate['seconds_gated'], gate['seconds_ungated']], color=['C2', 'C7'])
+    ax.set_xlabel('seconds for the test films (CPU)')
+    ax.set_title(f"segmented {gate['segmented_fraction']:.0%} of the films; identical submissions", fontsize=9)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/17_demo.ipynb #28078bc8
-def _demo_figures(res:pd.DataFrame, truth:dict, label:np.ndarray, cls_thresh:float, out:Path) -> list:
-    "Test-split figures: examples (true outline green, predicted red) and confusion matrices; their file names"
-    out.mkdir(parents=True, exist_ok=True)
+def _fig_outlines(res:pd.DataFrame, truth:dict, label:np.ndarray):
+    "Six test films, true outline green and predicted red: four positives, a false alarm if any, a true negative"
     r = res.assign(label=label)
     neg = r[r.label == 0]
     ex = pd.concat([r[r.label == 1].head(4), neg[neg.area_px > 0].head(1), neg[neg.area_px == 0].head(1)])
-    ex = pd.concat([ex, r.drop(ex.index)]).head(6)   # four positives, a false alarm if there is one, a true negative
-    figs = []
+    ex = pd.concat([ex, r.drop(ex.index)]).head(6)
     fig = show_predictions(ex, n=6, ncols=3, truth=truth)
-    fig.suptitle('test images: true outline green, predicted red', fontsize=9); fig.tight_layout()
-    save_fig(out/'test_examples.png', fig); figs.append('figures/test_examples.png')
+    fig.suptitle('test films: true outline green, predicted red', fontsize=9); fig.tight_layout()
+    return fig
+
+# %% ../nbs/17_demo.ipynb #dem0fg04
+def _fig_confusion(res:pd.DataFrame, label:np.ndarray, cls_thresh:float):
+    "Confusion matrices of the classifier at its threshold and of the cascade's non-empty masks"
     fig, axs = plt.subplots(1, 2, figsize=(6.6, 3))
     plot_cls_confusion(res.cls_prob.to_numpy(), label, thresh=cls_thresh, ax=axs[0],
                        title=f'classifier (threshold {cls_thresh:g})')
     plot_cls_confusion((res.area_px > 0).to_numpy(float), label, thresh=0.5, ax=axs[1], title='cascade mask non-empty')
     fig.tight_layout()
-    save_fig(out/'test_confusion.png', fig); figs.append('figures/test_confusion.png')
-    return figs
+    return fig
+
+# %% ../nbs/17_demo.ipynb #dem0fg05
+def _demo_figures(dest:Path, preds:dict, truth:dict, surfaces:dict, gate:dict) -> list:
+    "Write the report's figures to `dest/figures`; their file names relative to `dest`"
+    res = preds['cascade']; label = np.array([truth[i].any() for i in res.ImageId], int)
+    store, ct = OOFStore(dest/'validation'/'oof'), gate['cls_thresh']
+    probs = {f'validation fold {VALID_FOLD} (the gate is chosen here)': (np.asarray(store.read('cls')), store.labels),
+             'test films': (res.cls_prob.to_numpy(), label)}
+    figs = dict(cls_films=_fig_films(res, label, ct), cls_histogram=_fig_histogram(probs, ct),
+                calibration_cascade=plot_calibration(surfaces['cascade'], title='validation: cascade (gated)'),
+                calibration_segmenter_only=plot_calibration(surfaces['segmenter_only'],
+                                                            title='validation: segmenter alone (no gate)'),
+                test_examples=_fig_outlines(res, truth, label), timing=_fig_timing(gate),
+                test_confusion=_fig_confusion(res, label, 0.5 if ct is None else ct))
+    (dest/'figures').mkdir(parents=True, exist_ok=True)
+    for k, f in figs.items(): save_fig(dest/'figures'/f'{k}.png', f)
+    return [f'figures/{k}.png' for k in figs]
 
 # %% ../nbs/17_demo.ipynb #4ef5f654
-_MODELS = ('cascade', 'baseline', 'all_empty')   # the rows of the report's table
+_MODELS = ('cascade', 'segmenter_only', 'baseline', 'all_empty')   # the rows of the report's table
 
 # %% ../nbs/17_demo.ipynb #dem0rpc1
 def _report_config(m:dict) -> list:
     "The report's paragraphs on the data and the networks"
     c, t = m['config'], m['test']
-    return [f"A synthetic SIIM-style set of {c['n']} images ({c['gen_size']} px DICOMs, seed {c['seed']}): "
+    return [f"A synthetic SIIM-style set of {c['n']} films ({c['gen_size']} px DICOMs, seed {c['seed']}): "
             f"folds 0-2 train, fold {c['valid_fold']} calibrates, fold {c['test_fold']} is the held-out test set of "
-            f"{t['images']} DICOMs ({t['positive']} positive).",
-            f"Networks: classifier {c['cls_arch']}, U-Nets {c['arch']} (DynamicUnet) at {c['size']} px, "
-            f"**random initial weights (pretrained=False)**, {c['cls_epochs']} classifier epochs "
-            f"({c['cls_loss']} loss, lr {c['cls_lr']:g}), {c['epochs']} segmenter and {c['baseline_epochs']} "
-            f"baseline epochs ({c['loss']} loss, lr {c['lr']:g}), batch {c['bs']}, augmentation '{c['aug']}': "
-            "a CPU-sized configuration, not the reference method's.",
+            f"{t['images']} DICOMs ({t['positive']} positive). The classifier also trains on {c['cls_extra']} extra "
+            f"synthetic films (seed {c['seed'] + 1000}, training folds only).",
+            f"Networks: classifier {c['cls_arch']} at {c['cls_size']} px, U-Nets {c['arch']} (DynamicUnet) at "
+            f"{c['size']} px, **random initial weights (pretrained=False)**, {c['cls_epochs']} classifier epochs "
+            f"({c['cls_loss']} loss, lr {c['cls_lr']:g}, batch {c['cls_bs']}), {c['epochs']} segmenter and "
+            f"{c['baseline_epochs']} baseline epochs ({c['loss']} loss, lr {c['lr']:g}, batch {c['bs']}), "
+            f"augmentation '{c['aug']}': a CPU-sized configuration, not the reference method's.",
             f"The synthetic regions are drawn with conspicuity {c['conspicuity'][0]:g}-{c['conspicuity'][1]:g} "
             f"(the generator's default is 0.2-1): at {c['size']} px the subtle ones are invisible.", '']
 
 # %% ../nbs/17_demo.ipynb #dem0rpt1
 def _report_test(m:dict, figs:list) -> list:
-    "The report's section on the test split: the scores, the calibrated settings and the figures"
+    "The report's section on the test split: the scores, the calibrated settings, the gate and the figures"
     cols = ('kaggle_dice', 'dice', 'iou', 'TP', 'FP', 'FN', 'TN')
     rows = pd.DataFrame([{kk: m[k][kk] for kk in cols} for k in _MODELS], index=list(_MODELS))
     cls = pd.DataFrame([{k: v for k, v in m['classifier'].items()}], index=['classifier'])
-    cs, bs = m['cascade']['settings'], m['baseline']['settings']
-    gate = 'none (no gate)' if cs['cls_thresh'] is None else format(cs['cls_thresh'], 'g')
-    out = ['## Test split (original resolution)', '',
-           f"Predicting every image empty scores **{m['all_empty']['kaggle_dice']:.4f}** (the negative fraction): "
-           "the floor.", '',
-           to_markdown(rows, 4), '', to_markdown(cls, 4), '',
-           f"Cascade settings (calibrated on the validation fold): classifier threshold {gate}, pixel threshold "
-           f"{cs['thresh']:g}, min area {cs['min_area']:g} px at 1024². Baseline: pixel threshold "
-           f"{bs['thresh']:g}, min area {bs['min_area']:g}.", '']
-    return out + [f'![{Path(f).stem}]({f})' for f in figs] + ['']
+    g = lambda s: 'none (no gate)' if s['cls_thresh'] is None else format(s['cls_thresh'], 'g')
+    st = lambda k: (f"{k}: classifier threshold {g(m[k]['settings'])}, pixel threshold {m[k]['settings']['thresh']:g}, "
+                    f"min area {m[k]['settings']['min_area']:g} px at 1024²")
+    gt = m['gate']
+    return ['## Test split (original resolution)', '',
+            f"Predicting every film empty scores **{m['all_empty']['kaggle_dice']:.4f}** (the negative fraction): "
+            "the floor. `segmenter_only` is the cascade's own U-Net with no gate, with the pixel threshold and "
+            "minimum area calibrated for it on the same validation fold.", '',
+            to_markdown(rows, 4), '', to_markdown(cls, 4), '',
+            'Settings calibrated on the validation fold: ' + '; '.join(st(k) for k in _MODELS[:3]) + '.', '',
+            f"The gate sent {gt['segmented_fraction']:.0%} of the test films to the segmenter: predicting them took "
+            f"{gt['seconds_gated']:.1f} s gated and {gt['seconds_ungated']:.1f} s with every film segmented "
+            "(`segment_all=True`), with identical submissions (CPU wall times on a shared machine).", '',
+            *[f'![{Path(f).stem}]({f})' for f in figs], '']
 
 # %% ../nbs/17_demo.ipynb #dem0rpv1
 def _report_validation(dest:Path) -> list:
@@ -298,11 +390,13 @@ def _report_validation(dest:Path) -> list:
 
 # %% ../nbs/17_demo.ipynb #dem0rpf1
 _REPORT_FILES = ['## Files', '',
-    '- `submission.csv`: the SIIM submission of the test DICOMs (one row per image, `-1` when empty)',
-    '- `per_image.csv`, `baseline_per_image.csv`: probability, area in px and cm², side, per test image',
+    '- `submission.csv`: the SIIM submission of the test DICOMs (one row per film, `-1` when empty)',
+    '- `per_image.csv`, `segmenter_only_per_image.csv`, `baseline_per_image.csv`: probability, area in px and cm², '
+    'side, per test film',
     '- `metrics.json`: the numbers above', '- `bundle/`: the cascade (`ptx_predict --model bundle --src DICOMS`)',
     '- `models/`: the three training runs (`history.csv`, `train.json`, weights)',
-    '- `data/`: the synthetic DICOMs and label files; `cache/`: the training cache', '']
+    '- `data/`: the synthetic DICOMs and label files; `extra/`: the classifier\'s extra films; `cache/`, `cls_cache/`: '
+    'the U-Nets\' and the classifier\'s training caches', '']
 
 # %% ../nbs/17_demo.ipynb #dem0rep1
 def _demo_report(m:dict, figs:list, dest:Path) -> str:
@@ -313,19 +407,60 @@ def _demo_report(m:dict, figs:list, dest:Path) -> str:
 # %% ../nbs/17_demo.ipynb #dem0sum1
 def _demo_summary(m:dict, dest:Path) -> str:
     "The last lines `ptx_demo` prints: where everything is, and the headline numbers"
-    k, st, cl = (lambda s: f"{m[s]['kaggle_dice']:.4f}"), m['cascade']['settings'], m['classifier']
+    k, st, cl, gt = (lambda s: f"{m[s]['kaggle_dice']:.4f}"), m['cascade']['settings'], m['classifier'], m['gate']
     gate = ("the calibration found no gate better than none: the cascade's masks are the segmenter's"
-            if st['cls_thresh'] is None else f"gate at {st['cls_thresh']:g}")
+            if st['cls_thresh'] is None else f"gate at {st['cls_thresh']:g} segmented {gt['segmented_fraction']:.0%} "
+            f"of the test films ({gt['seconds_gated']:.1f} s; {gt['seconds_ungated']:.1f} s ungated)")
     area = f"components under {st['min_area']:g} px (at 1024²) removed" if st['min_area'] else "no minimum area"
     return '\n'.join([
         f"ptx_demo: done in {m['time_s']/60:.1f} min (CPU-sized: random initial weights, pretrained=False)",
         f"  report:     {dest/'report.md'}", f"  metrics:    {dest/'metrics.json'}",
-        f"  submission: {dest/'submission.csv'} (per image: {dest/'per_image.csv'})",
+        f"  submission: {dest/'submission.csv'} (per film: {dest/'per_image.csv'})",
         f"  bundle:     {dest/'bundle'}  (ptx_predict --model {dest/'bundle'} --src DICOM_FOLDER)",
-        f"  test split: {m['test']['images']} images, {m['test']['positive']} positive; kaggle_dice cascade "
-        f"{k('cascade')} | baseline {k('baseline')} | all-empty {k('all_empty')}",
+        f"  test split: {m['test']['images']} films, {m['test']['positive']} positive; kaggle_dice cascade "
+        f"{k('cascade')} | segmenter alone {k('segmenter_only')} | baseline {k('baseline')} | "
+        f"all-empty {k('all_empty')}",
         f"  classifier: F1 {cl['f1']:.3f}, MCC {cl['mcc']:.3f}, ROC AUC {cl['roc_auc']:.3f}; " + gate,
         f"  masks:      pixel threshold {st['thresh']:g}, " + area])
+
+# %% ../nbs/17_demo.ipynb #dem0drp1
+def demo_report(dest:Path, c:DemoConfig, films:dict, preds:dict, sets:dict, surfaces:dict, gate:dict,
+                seconds:float=0., verbose:bool=True) -> dict:
+    "Stage 6: score the test predictions at the original resolution; write the figures, `metrics.json`, `report.md`"
+    _say(verbose, "[6/6] scoring the test split at the original resolution and writing the report")
+    truth = {r.ImageId: rles_mask(r.rles, (r.Rows, r.Columns)).astype(bool) for r in films['test'].itertuples()}
+    m = _demo_metrics(preds, truth, sets=sets, gate=gate)
+    m['config'] = dict(asdict(c), pretrained=False, test_fold=TEST_FOLD, valid_fold=VALID_FOLD, version=__version__)
+    figs = _demo_figures(dest, preds, truth=truth, surfaces=surfaces, gate=gate)
+    m['time_s'] = round(seconds, 1)
+    write_json(dest/'metrics.json', m)
+    write_text(dest/'report.md', _demo_report(m, figs, dest))
+    return m
+
+# %% ../nbs/17_demo.ipynb #a38346d3
+def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, metrics and report
+         num_workers:int|None=None, # processes generating, indexing and caching; `None`: all CPUs
+         overwrite:bool=False, # replace the demo's files in a non-empty `dest`
+         progress:bool=True, verbose:bool=True,
+         **settings # `DemoConfig` fields (`n`, `size`, `epochs`, `cls_epochs`, `seed`, ...); `None` keeps the default
+        ) -> dict: # the contents of `metrics.json`
+    "Generate a synthetic SIIM set, train cascade and baseline on a CPU, calibrate, predict a held-out test set, report"
+    t0, dest = time.time(), Path(dest)
+    c = _demo_config(dest, overwrite, **settings)
+    torch.set_num_threads(c.threads)
+    for p in _DEMO_OUT: (shutil.rmtree if (dest/p).is_dir() else Path.unlink)(dest/p) if (dest/p).exists() else None
+    _say(verbose, f"ptx_demo: {c.n} synthetic films at {c.gen_size} px (+{c.cls_extra} for the classifier), networks "
+                  f"from random weights (pretrained=False), {c.cls_epochs} classifier / {c.epochs} segmenter / "
+                  f"{c.baseline_epochs} baseline epochs, seed {c.seed}")
+    films = demo_data(dest, c, num_workers=num_workers, progress=progress, verbose=verbose)
+    demo_cache(dest, c, films, num_workers=num_workers, progress=progress, verbose=verbose)
+    demo_train(dest, c, verbose=verbose)
+    sets, surfaces = demo_calibrate(dest, progress=progress, verbose=verbose)
+    preds, gate = demo_predict(dest, sets, progress=progress, verbose=verbose)
+    m = demo_report(dest, c, films, preds, sets=sets, surfaces=surfaces, gate=gate, seconds=time.time() - t0,
+                    verbose=verbose)
+    _say(verbose, _demo_summary(m, dest))
+    return m
 
 # %% ../nbs/17_demo.ipynb #0b7721f2
 @call_parse
@@ -339,6 +474,8 @@ def ptx_demo(dest:str='ptx_demo', # output folder: data/, models/, bundle/, subm
              gen_size:int=DEMO_DEFAULTS['gen_size'], # size of the generated DICOMs in pixels (SIIM's are 1024)
              arch:str=DEMO_DEFAULTS['arch'], # encoder of the two U-Nets
              cls_arch:str=DEMO_DEFAULTS['cls_arch'], # backbone of the classifier
+             cls_size:int=DEMO_DEFAULTS['cls_size'], # the classifier's input size (at most --size)
+             cls_extra:int=DEMO_DEFAULTS['cls_extra'], # extra synthetic films for the classifier's training folds
              # torch CPU threads (1 is fastest when other programs share the CPU)
              threads:int=DEMO_DEFAULTS['threads'],
              overwrite:bool=False, # replace the outputs of an earlier demo in DEST
@@ -348,7 +485,8 @@ def ptx_demo(dest:str='ptx_demo', # output folder: data/, models/, bundle/, subm
      "no GPU and no internet: data, training, calibration, test predictions, report")
     try:
         return demo(dest, n=n, size=size, epochs=epochs, cls_epochs=cls_epochs, seed=seed, gen_size=gen_size,
-                    arch=arch, cls_arch=cls_arch, baseline_epochs=baseline_epochs, threads=threads,
+                    arch=arch, cls_arch=cls_arch, cls_size=cls_size, cls_extra=cls_extra,
+                    baseline_epochs=baseline_epochs, threads=threads,
                     num_workers=num_workers, overwrite=overwrite)
     except (PtxError, OSError) as e: raise CliError(f"ptx_demo: {e}") from None
     except KeyboardInterrupt:
