@@ -27,7 +27,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from ptx_cascade.core import PtxError, CliError, call_parse, write_csv
     from ptx_cascade.rle import rle_encode
     from ptx_cascade.dicom import DicomError, read_dicom, dicom_meta
-    from ptx_cascade.data import clahe as _clahe, cache_meta
+    from ptx_cascade.data import clahe as _clahe, cache_meta, _read_png
     from ptx_cascade.models import cls_model, unet_model, read_state_dict, WeightsError, ArchError
     from ptx_cascade.postprocess import remove_small, triplet, upscale_probs, flip_tta
     from ptx_cascade.triage import Worklist, write_seg, TriageError, _highdicom
@@ -332,13 +332,13 @@ def predict_images(self:CascadePredictor, imgs, # uint8 grey images `(N,H,W)` at
 
 # %% ../nbs/13_cascade.ipynb #4db99db6
 def dicom_files(src) -> list[Path]:
-    "The DICOM paths of `src`: a folder (every `*.dcm` below it, sorted), one file, or a list of paths"
+    "The films of `src`: a folder (every `*.dcm` below it, sorted; else every `*.png`), one file, or a list of paths"
     if not isinstance(src, (str, Path)): return [Path(f) for f in src]
     p = Path(src)
     if p.is_dir():
-        if fns := sorted(p.rglob('*.dcm')): return fns
-        raise CascadeError(f"no .dcm files under {p}; point --src at the folder that holds the DICOMs "
-                           "(e.g. dicom-images-test/)")
+        if fns := sorted(p.rglob('*.dcm')) or sorted(p.rglob('*.png')): return fns
+        raise CascadeError(f"no .dcm (or .png) files under {p}; point --src at the folder that holds the films "
+                           "(e.g. dicom-images-test/, or png_images/ of the PNG conversion)")
     if not p.exists(): raise CascadeError(f"not found: {p}; give a DICOM file or a folder of them")
     return [p]
 
@@ -349,6 +349,7 @@ class _Reader(torch.utils.data.Dataset):
     def __len__(self): return len(self.fns)
     def __getitem__(self, i):
         fn = self.fns[i]; rec = dict(ImageId=fn.stem, fname=str(fn))
+        if fn.suffix.lower() == '.png': return self._png(fn, rec)
         try: m, img = dicom_meta(fn), read_dicom(fn, self.config.decode_size)
         except (DicomError, OSError) as e: return dict(rec, error=f"{type(e).__name__}: {e}")
         except Exception as e:   # one odd file must not end the run
@@ -356,6 +357,13 @@ class _Reader(torch.utils.data.Dataset):
         if not (m['Rows'] and m['Columns']): return dict(rec, error="the DICOM header has no Rows/Columns")
         return dict(rec, error=None, img=_clahe(img) if self.config.clahe else img,
                     shape=(int(m['Rows']), int(m['Columns'])), spacing=(m['PixelSpacingRow'], m['PixelSpacingCol']))
+    def _png(self, fn:Path, rec:dict) -> dict:
+        "A PNG film: decoded as the cache decoded it, its own size as the original, no pixel spacing"
+        try:
+            with Image.open(fn) as im: w, h = im.size
+            img = _read_png(fn, self.config.decode_size)
+        except Exception as e: return dict(rec, error=f"unreadable PNG ({type(e).__name__}: {e})")
+        return dict(rec, error=None, img=_clahe(img) if self.config.clahe else img, shape=(h, w), spacing=None)
 
 # %% ../nbs/13_cascade.ipynb #4sl1st00
 def _as_list(b): return b   # collate: keep the batch as a list of dicts
@@ -702,7 +710,7 @@ def bundle_from_runs(cls_runs, seg_runs, # `ptx_train` run folders: one of each,
 # %% ../nbs/13_cascade.ipynb #ae6f1de2
 @call_parse
 def ptx_predict(model:str=None, # bundle folder (bundle.json + *.safetensors), e.g. ptx_demo/bundle
-                src:str=None, # folder of DICOMs (searched recursively for *.dcm), or one DICOM file
+                src:str=None, # folder of DICOMs (searched recursively for *.dcm; else *.png films), or one file
                 out:str='submission.csv', # submission CSV to write; OUT_errors.csv lists unreadable files
                 per_image:str=None, # per-image CSV (probability, area px/cm², side); default OUT with _per_image.csv
                 # run the segmenter on every film, not only the gated ones (same output, slower; to check)
