@@ -201,8 +201,8 @@ def demo_predict(dest:Path, sets:dict, progress:bool=True, verbose:bool=True) ->
     _say(verbose, f"[5/6] predicting the test DICOMs in {src} with the bundle {dest/'bundle'}")
     p = load_bundle(dest/'bundle', device='cpu')
     so = sets['segmenter_only']
-    solo, _ = _timed(load_bundle(dest/'bundle', device='cpu', cls_thresh=None, thresh=so['thresh'],
-                                 min_area=so['min_area']), src, progress=progress)   # also warms the readers up
+    solo, _ = _timed(p.updated(cls_thresh=None, thresh=so['thresh'], min_area=so['min_area']), src,
+                     progress=progress)   # the same networks without the gate; also warms the readers up
     everything, t_all = _timed(p.updated(segment_all=True), src, progress=progress)
     res, t_gated = _timed(p, src, progress=progress)
     if not res.drop(columns='mask').equals(everything.drop(columns='mask')):
@@ -212,7 +212,7 @@ def demo_predict(dest:Path, sets:dict, progress:bool=True, verbose:bool=True) ->
     bres = CascadePredictor(None, load_run(bl)[0], bcfg, device='cpu').predict(src, progress=progress, keep_masks=True)
     write_submission(res.drop(columns='mask'), dest/'submission.csv'); write_results(res, dest/'per_image.csv')
     write_results(bres, dest/'baseline_per_image.csv'); write_results(solo, dest/'segmenter_only_per_image.csv')
-    gate = dict(cls_thresh=p.config.cls_thresh, segmented_fraction=float(p._gate(res.cls_prob.to_numpy()).mean()),
+    gate = dict(cls_thresh=p.config.cls_thresh, segmented_fraction=float(res.positive.mean()),
                 seconds_gated=round(t_gated, 3), seconds_ungated=round(t_all, 3))
     return dict(cascade=res, baseline=bres, segmenter_only=solo), gate
 
