@@ -20,6 +20,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from .models import *
     from .classifier import *
     from .segmenter import *
+    from .distributed import *
     from .postprocess import *
     from .triage import *
     from .cascade import *

@@ -6,7 +6,7 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/classifier.html.md"""
 
 # %% ../nbs/08_classifier.ipynb #73d5bfd1
 from __future__ import annotations
-import json, warnings
+import contextlib, io, json, warnings
 from pathlib import Path
 import numpy as np, torch
 import matplotlib.pyplot as plt
@@ -25,7 +25,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from fastai.callback.channelslast import *   # patches `Learner.to_channelslast`
     from fastai.data.transforms import Normalize
     from fastai.optimizer import RAdam
-    from fastai.torch_core import set_seed, rank_distrib
+    from fastai.torch_core import set_seed, rank_distrib, distrib_barrier
     from ptx_cascade.metrics import cls_metrics, confusion
     from ptx_cascade.losses import SoftF1Loss, get_loss
     from ptx_cascade.models import cls_model, backbone_splitter, arch_stats
@@ -105,7 +105,9 @@ class BestModelCallback(SaveModelCallback):
         super().__init__(monitor=monitor, comp=comp, fname=fname, reset_on_fit=best is None, **kwargs)
         self.best, self.load_best = best, load_best
     def after_epoch(self):
-        if not _skipping(self.learn): super().after_epoch()
+        if _skipping(self.learn): return
+        quiet = contextlib.redirect_stdout(io.StringIO()) if rank_distrib() else contextlib.nullcontext()
+        with quiet: super().after_epoch()   # one "Better model found" line per job, not one per process
     def after_fit(self, **kwargs):
         if self.load_best and (self.path/self.model_dir/f'{self.fname}.pth').exists():
             self.learn.load(self.fname, with_opt=False)
@@ -195,13 +197,15 @@ def _start(learn:Learner, phases:list, monitor:str, resume:bool) -> tuple[dict|N
     "`(checkpoint state, phase, epoch)` a run in `learn.path` starts from; loads `models/last` when resuming"
     ck = learn.path/learn.model_dir/'last.json'
     st = read_checkpoint(learn.path) if resume else None
-    if resume and st is None: print(f"no checkpoint in {learn.path/learn.model_dir}: starting afresh")
-    if not resume: ck.unlink(missing_ok=True)   # a stale state must not make a later resume continue another run
+    main = not rank_distrib()   # on several processes, the main one speaks and deletes
+    if resume and st is None and main: print(f"no checkpoint in {learn.path/learn.model_dir}: starting afresh")
+    # a stale state must not make a later resume continue another run
+    if not resume and main: ck.unlink(missing_ok=True)
     p0, e0 = _resume_point(st, phases, monitor, ck)
     if st is not None:
         learn.load('last', with_opt=True)
-        print(f"resuming {phases[p0][0]} epoch {e0}" if p0 < len(phases) else
-              "the run is complete: loading its best weights")
+        if main: print(f"resuming {phases[p0][0]} epoch {e0}" if p0 < len(phases) else
+                       "the run is complete: loading its best weights")
     return st, p0, e0
 
 # %% ../nbs/08_classifier.ipynb #ac04cbda
@@ -235,6 +239,7 @@ def fit_recipe(learn:Learner, epochs:int, lr:float=1e-3,
         learn.fit_one_cycle(n, start_epoch=start, cbs=[log, bcb, CheckpointCallback(info=dict(phase=name))] + L(cbs),
                             **{**kwargs, **kw})
         best = bcb.best
+    distrib_barrier()   # several processes: rank 0 may still be writing `best.pth` when the others get here
     if load_best and (learn.path/learn.model_dir/'best.pth').exists(): learn.load('best', with_opt=False)
     return learn
 

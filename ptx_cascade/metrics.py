@@ -12,6 +12,7 @@ import numpy as np, torch
 import sklearn.metrics as skm
 from fastai.learner import Metric
 from fastai.metrics import AccumMetric, ActivationType
+from fastai.torch_core import to_detach
 
 # %% auto #0
 __all__ = ['mask_sums', 'dice_from_sums', 'iou_from_sums', 'dice_per_image', 'iou_per_image', 'kaggle_dice', 'dice', 'iou',
@@ -172,7 +173,9 @@ class MaskMetric(Metric):
     def reset(self): self.sums = []
     def accumulate(self, learn):
         pred = _seg_probs(learn.pred.detach(), sigmoid=self.sigmoid) > self.thresh
-        self.sums.append(mask_sums(pred, learn.y.detach()))
+        s = torch.as_tensor(mask_sums(pred, learn.y.detach()).T.copy(), device=learn.pred.device)   # an image a row
+        # `learn.to_detach` gathers every process's rows in a distributed run (and drops `DistributedDL`'s padding)
+        self.sums.append(getattr(learn, 'to_detach', to_detach)(s).cpu().numpy().T)
     @property
     def value(self): return self.from_sums(np.concatenate(self.sums, 1)) if self.sums else None
     def from_sums(self, sums): raise NotImplementedError

@@ -8,6 +8,7 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/train.html.md"""
 from __future__ import annotations
 import json, warnings
 from pathlib import Path
+from fastcore.foundation import L
 with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
     warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter
@@ -19,6 +20,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from ptx_cascade.models import resolve_arch
     from ptx_cascade.classifier import TrainError, cls_learner, cls_recipe, fit_recipe, read_checkpoint, set_seed
     from ptx_cascade.segmenter import seg_learner, seg_lr_unfrozen
+    from ptx_cascade.distributed import init_distributed, distributed, StepCounter, rank_distrib, distrib_barrier
 
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'train_config', 'train', 'ptx_train']
@@ -119,21 +121,28 @@ def train(cache, # cache folder made by `ptx_prepare`/`prepare_siim`
     cache = Path(cache)
     index = _open_cache(cache, fold, cfg['size'])
     out = Path(out) if out is not None else cache/'models'/f'{task}_fold{fold}'
+    ws, main = init_distributed(), not rank_distrib()   # launched on several processes: join them first
     info = dict(cfg, fold=fold, seed=seed, aug=aug, cutout_epoch=cutout_epoch, discriminative=discriminative,
                 pretrained=pretrained if isinstance(pretrained, bool) else str(pretrained),
                 cache=str(cache.resolve()), cache_meta=cache_meta(cache), version=__version__,
-                best=None, finished=False)
-    out.mkdir(parents=True, exist_ok=True); _write_info(out, info)
+                world_size=ws, steps_per_epoch=None, best=None, finished=False)
+    out.mkdir(parents=True, exist_ok=True)
+    if main: _write_info(out, info)
     set_seed(seed, reproducible=True)
     learn = _learner(task, index, fold=fold, cfg=cfg, pretrained=pretrained, aug=aug, num_workers=num_workers)
-    fkw = dict(out_dir=out, monitor=cfg['monitor'], freeze_epochs=cfg['freeze_epochs'], resume=resume, cbs=cbs)
-    if task == 'cls': cls_recipe(learn, epochs=cfg['epochs'], lr=cfg['lr'], cutout_epoch=cutout_epoch, **fkw)
-    else:
-        lr_unfrozen = seg_lr_unfrozen(cfg['lr']) if discriminative else None   # `None`: `lr` for every group
-        fit_recipe(learn, epochs=cfg['epochs'], lr=cfg['lr'], lr_unfrozen=lr_unfrozen, **fkw)
+    steps = StepCounter()
+    fkw = dict(out_dir=out, monitor=cfg['monitor'], freeze_epochs=cfg['freeze_epochs'], resume=resume,
+               cbs=[steps, *L(cbs)])
+    with distributed(learn):
+        if task == 'cls': cls_recipe(learn, epochs=cfg['epochs'], lr=cfg['lr'], cutout_epoch=cutout_epoch, **fkw)
+        else:
+            lr_unfrozen = seg_lr_unfrozen(cfg['lr']) if discriminative else None   # `None`: `lr` for every group
+            fit_recipe(learn, epochs=cfg['epochs'], lr=cfg['lr'], lr_unfrozen=lr_unfrozen, **fkw)
     st = read_checkpoint(out)
     done = st is not None and st['phase'] == 'unfrozen' and st['epoch'] + 1 == st['n_epoch']   # epochs >= 1
-    _write_info(out, dict(info, best=None if st is None else st['best'], finished=done))
+    if main: _write_info(out, dict(info, best=None if st is None else st['best'], finished=done,
+                                   steps_per_epoch=max(getattr(steps, 'steps', None) or [0]) or None))
+    distrib_barrier()   # no process returns before `train.json` is final
     return learn
 
 # %% ../nbs/10_train.ipynb #5b856ec4
@@ -176,8 +185,11 @@ def ptx_train(cache:str=None, # cache folder made by ptx_prepare (holds index.cs
     except KeyboardInterrupt:
         raise CliError("ptx_train: interrupted; add --resume to the same command to continue from the last "
                        "finished epoch") from None
+    if rank_distrib(): return learn   # on several processes the main one reports
     info = json.loads((learn.path/'train.json').read_text())
     best = 'none' if info['best'] is None else f"{info['best']:.4f}"
-    print(f"ptx_train: {task} fold {fold} done; best {info['monitor']} {best}\n"
+    procs = f" on {info['world_size']} processes ({info['steps_per_epoch']} steps an epoch each)" \
+            if info['world_size'] > 1 else ''
+    print(f"ptx_train: {task} fold {fold} done{procs}; best {info['monitor']} {best}\n"
           f"  outputs in {learn.path}: history.csv, train.json, models/best.pth, models/last.pth")
     return learn
