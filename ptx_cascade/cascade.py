@@ -31,6 +31,7 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from ptx_cascade.models import cls_model, unet_model, read_state_dict, WeightsError, ArchError
     from ptx_cascade.postprocess import remove_small, triplet, upscale_probs, flip_tta
     from ptx_cascade.triage import Worklist, write_seg, TriageError, _highdicom
+    from ptx_cascade.distributed import init_distributed, shard, gather_shards, rank_distrib
 
 # %% auto #0
 __all__ = ['RESULT_COLS', 'BUNDLE_FORMAT', 'BUNDLE_VERSION', 'CascadeError', 'PostConfig', 'CascadeConfig', 'prep_batch',
@@ -733,38 +734,64 @@ def ptx_predict(model:str=None, # bundle folder (bundle.json + *.safetensors), e
     over = dict(cls_thresh=cls_thresh, thresh=thresh, min_area=min_area, bs=bs, device=device,
                 tta=tta or None, segment_all=segment_all or None)
     try:
+        n = init_distributed()   # launched on several processes: each predicts its share of the films
         p = load_bundle(model, **{k: v for k, v in over.items() if v is not None})
         if dicom_seg: _highdicom()   # a missing optional extra is said before any work, not after it
-        res, seg_errs = _predict_outputs(p, src, num_workers=num_workers, report=report, dicom_seg=dicom_seg)
+        outputs = _predict_outputs if n == 1 else _sharded_outputs
+        res, seg_errs = outputs(p, src, num_workers=num_workers, report=report, dicom_seg=dicom_seg)
+        if rank_distrib(): return res   # the main process writes
         fn = write_submission(res, out)
         pi = write_results(res, per_image or Path(out).with_name(f'{Path(out).stem}_per_image.csv'))
     except (PtxError, OSError) as e: raise CliError(f"ptx_predict: {e}") from None
-    print(_predict_summary(res, p, fn, pi, report=report, dicom_seg=dicom_seg, seg_errs=seg_errs))
+    print(_predict_summary(res, p, fn, pi, report=report, dicom_seg=dicom_seg, seg_errs=seg_errs, procs=n))
     return res
 
 # %% ../nbs/13_cascade.ipynb #pr3d0ut1
+def _predict_rows(p:CascadePredictor, src, num_workers:int=0, wl:Worklist|None=None, dicom_seg=None
+                 ) -> tuple[pd.DataFrame, list]:
+    "Predict `src` with `p`, adding each film to the worklist `wl` and writing its DICOM SEG as the rows stream past"
+    rows, seg_errs = [], []
+    for r in p.iter_predict(src, num_workers=num_workers, with_images=wl is not None):
+        img = r.pop('img', None)
+        if wl is not None: wl.add(r, img)
+        if dicom_seg:
+            try: write_seg(r, dicom_seg)
+            except TriageError as e: seg_errs.append(f"{r['ImageId']}: {e}")
+        r.pop('mask'); rows.append(r)
+    return pd.DataFrame(rows, columns=RESULT_COLS), seg_errs
+
+# %% ../nbs/13_cascade.ipynb #pr3d0ut2
 def _predict_outputs(p:CascadePredictor, src, num_workers:int=0, report=None, dicom_seg=None
                     ) -> tuple[pd.DataFrame, list]:
-    "Predict `src` with `p`, writing the worklist page and the DICOM SEGs as rows stream past: the rows, SEG failures"
-    rows, seg_errs = [], []
-    with (Worklist(report) if report else contextlib.nullcontext()) as wl:
-        for r in p.iter_predict(src, num_workers=num_workers, with_images=report is not None):
-            img = r.pop('img', None)
-            if report: wl.add(r, img)
-            if dicom_seg:
-                try: write_seg(r, dicom_seg)
-                except TriageError as e: seg_errs.append(f"{r['ImageId']}: {e}")
-            r.pop('mask'); rows.append(r)
-    return pd.DataFrame(rows, columns=RESULT_COLS), seg_errs
+    "`_predict_rows` on one process, with the worklist page `report/index.html` written if it ends well"
+    with (Worklist(report) if report else contextlib.nullcontext()) as wl:   # an error: no page
+        return _predict_rows(p, src, num_workers=num_workers, wl=wl, dicom_seg=dicom_seg)
+
+# %% ../nbs/13_cascade.ipynb #pr3dshd1
+def _sharded_outputs(p:CascadePredictor, src, num_workers:int=0, report=None, dicom_seg=None
+                    ) -> tuple[pd.DataFrame, list]:
+    "`_predict_rows` of this process's films of `src` (`shard`); everyone's rows merged in order, the page on rank 0"
+    fns = dicom_files(src)
+    try:
+        wl = Worklist(report) if report else None
+        res, seg_errs = _predict_rows(p, fns[shard(fns)], num_workers=num_workers, wl=wl, dicom_seg=dicom_seg)
+        mine, err = (res, seg_errs, None if wl is None else (wl.films, wl.errors)), None
+    except Exception as e: mine, err = None, f"{type(e).__name__}: {e}"   # told to every process, below
+    parts = gather_shards(mine, error=err)   # a `DistError` on every process if any failed
+    if wl is not None and not rank_distrib():
+        wl.films, wl.errors = [f for *_, w in parts for f in w[0]], [e for *_, w in parts for e in w[1]]
+        wl.close()
+    return pd.concat([r for r, *_ in parts], ignore_index=True), [e for _, es, _ in parts for e in es]
 
 # %% ../nbs/13_cascade.ipynb #pr3dsumm
 def _predict_summary(res:pd.DataFrame, p:CascadePredictor, fn:Path, pi:Path, report=None, dicom_seg=None,
-                     seg_errs=()) -> str:
+                     seg_errs=(), procs:int=1) -> str:
     "The lines `ptx_predict` prints: counts, how many films the segmenter saw, and where the files are"
     n_err, n_pos, ok = int(res.error.notna().sum()), int((res.area_px > 0).sum()), int(res.error.isna().sum())
     seen = ok if p.config.segment_all or p.config.cls_thresh is None else int(res.positive.sum())
     gate = 'no gate' if p.config.cls_thresh is None else f"gate cls_prob > {p.config.cls_thresh:g}"
-    lines = [f"ptx_predict: {len(res)} images, {n_pos} with pneumothorax, {n_err} unreadable",
+    on = f" on {procs} processes" if procs > 1 else ''
+    lines = [f"ptx_predict: {len(res)} images{on}, {n_pos} with pneumothorax, {n_err} unreadable",
              f"  segmenter:  ran on {seen} of {ok} readable films ({gate})",
              f"  submission: {fn}", f"  per image:  {pi}"]
     if n_err: lines.append(f"  errors:     {_errors_fn(fn)}")

@@ -143,8 +143,9 @@ def close(self:Worklist) -> Path:
     "Write `dest/index.html` atomically (films by descending probability, then the unreadable); drop older thumbnails"
     films = sorted(self.films, key=lambda f: -f['prob'] if np.isfinite(f['prob']) else np.inf)  # stable for ties
     fn = write_text(self.dest/'index.html', _page_html(films, errors=self.errors, title=self.title, thumb=self.thumb))
-    for d in self.dest.glob('thumbs-*'):                 # the page now in place no longer shows them
-        if d.is_dir() and d != self.thumbs: shutil.rmtree(d, ignore_errors=True)
+    shown = {self.thumbs.name} | {f['img'].split('/')[0] for f in films if f['img']}   # several processes: several
+    for d in self.dest.glob('thumbs-*'):                 # the page now in place no longer shows the others
+        if d.is_dir() and d.name not in shown: shutil.rmtree(d, ignore_errors=True)
     return fn
 
 # %% ../nbs/12_triage.ipynb #01f98cf3
