@@ -41,7 +41,10 @@ mkdir -p "$dest"; dest=$(cd "$dest" && pwd)
 py=${PYTHON:-python3}
 pipq() { "$py" -m pip --disable-pip-version-check "$@" 2>&1 | grep -v -E "^WARNING: Location 'file://|^\s*$" || true; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cons=(); [ "$latest" -eq 1 ] || cons=(-c "$here/.ci/oldest-constraints.txt")
+# only the fastai/fastcore pins of .ci/oldest-constraints.txt: its other lines are floors of ranges (timm, pydicom,
+# pillow) that .ci/oldest checks, not versions to ship (pillow 9.2 has no wheel for Python 3.12)
+grep -E '^(fastai|fastcore|fastprogress|fasttransform)==' "$here/.ci/oldest-constraints.txt" > "$tmp/fastai-pins.txt"
+cons=(); [ "$latest" -eq 1 ] || cons=(-c "$tmp/fastai-pins.txt")
 if [ ${#platforms[@]} -eq 0 ]; then
   for y in $(seq 35 -1 17); do platforms+=("manylinux_2_${y}_x86_64"); done
   platforms+=(manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64)
