@@ -774,7 +774,8 @@ def _sharded_outputs(p:CascadePredictor, src, num_workers:int=0, report=None, di
     fns = dicom_files(src)
     try:
         wl = Worklist(report) if report else None
-        res, seg_errs = _predict_rows(p, fns[shard(fns)], num_workers=num_workers, wl=wl, dicom_seg=dicom_seg)
+        films = fns[shard(fns, multiple=p.config.bs)]   # whole batches, as one process makes them
+        res, seg_errs = _predict_rows(p, films, num_workers=num_workers, wl=wl, dicom_seg=dicom_seg)
         mine, err = (res, seg_errs, None if wl is None else (wl.films, wl.errors)), None
     except Exception as e: mine, err = None, f"{type(e).__name__}: {e}"   # told to every process, below
     parts = gather_shards(mine, error=err)   # a `DistError` on every process if any failed

@@ -6,12 +6,14 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/distributed.html.md"""
 
 # %% ../nbs/09a_distributed.ipynb #d1st0001
 from __future__ import annotations
-import contextlib, os, sys
+import contextlib, os, sys, warnings
 import torch, torch.distributed as dist
 from fastcore.basics import patch
-from fastai.callback.core import Callback
-from fastai.distributed import DistributedDL
-from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
+with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise
+    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+    from fastai.callback.core import Callback
+    from fastai.distributed import DistributedDL
+    from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
 from .core import PtxError
 
 # %% auto #0
@@ -82,15 +84,16 @@ class StepCounter(Callback):
     def after_step(self): self.steps[-1] += 1
 
 # %% ../nbs/09a_distributed.ipynb #d1st0027
-def shard(items:list, rank:int|None=None, n:int|None=None # this process and the world size (default: the launcher's)
+def shard(items:list, rank:int|None=None, n:int|None=None, # this process and the world size (default: the launcher's)
+          multiple:int=1 # slices start at a multiple of this (the batch size: batches as one process makes them)
          ) -> slice:
-    "The slice of `items` process `rank` of `n` handles: contiguous, disjoint, sizes differing by at most one"
+    "The slice of `items` process `rank` of `n` handles: contiguous, disjoint, as even as blocks of `multiple` allow"
     rank = rank_distrib() if rank is None else rank
     n = world_size() if n is None else n
     if not 0 <= rank < n: raise DistError(f"rank {rank} is not one of the {n} processes 0..{n-1}")
-    q, r = divmod(len(items), n)
+    q, r = divmod(-(-len(items) // multiple), n)   # whole blocks per process, and how many get one more
     lo = rank*q + min(rank, r)
-    return slice(lo, lo + q + (rank < r))
+    return slice(lo*multiple, (lo + q + (rank < r))*multiple)
 
 # %% ../nbs/09a_distributed.ipynb #d1st0030
 def gather_shards(value, # what this process produced (anything picklable); ignored when `error` is given

@@ -188,8 +188,9 @@ def ptx_train(cache:str=None, # cache folder made by ptx_prepare (holds index.cs
     if rank_distrib(): return learn   # on several processes the main one reports
     info = json.loads((learn.path/'train.json').read_text())
     best = 'none' if info['best'] is None else f"{info['best']:.4f}"
-    procs = f" on {info['world_size']} processes ({info['steps_per_epoch']} steps an epoch each)" \
-            if info['world_size'] > 1 else ''
+    n = info['steps_per_epoch']
+    procs = '' if info['world_size'] == 1 else \
+            f" on {info['world_size']} processes ({n} step{'' if n == 1 else 's'} an epoch each)"
     print(f"ptx_train: {task} fold {fold} done{procs}; best {info['monitor']} {best}\n"
           f"  outputs in {learn.path}: history.csv, train.json, models/best.pth, models/last.pth")
     return learn
