@@ -37,7 +37,10 @@ def _backend() -> str:
 def init_distributed() -> int:
     "Join the process group the launcher set up (once), on this process's GPU if there are GPUs; the world size"
     ws = world_size()
-    if ws == 1 or dist.is_initialized(): return ws
+    if ws == 1: return ws
+    if dist.is_initialized():   # accelerate's launchers may have set it up, and not always said the rank
+        os.environ.setdefault('RANK', str(dist.get_rank()))   # fastai's `rank_distrib` reads it from there
+        return ws
     if missing := [k for k in ('RANK', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]:
         raise DistError(f"WORLD_SIZE is {ws} but {missing[0]} is not set: start the job with a launcher "
                         f"(`torchrun --nproc_per_node {ws} $(which ptx_train) ...` or `accelerate launch`), "
