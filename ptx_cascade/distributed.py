@@ -8,11 +8,9 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/distributed.html.md"""
 from __future__ import annotations
 import contextlib, os, sys, warnings
 import torch, torch.distributed as dist
-from fastcore.basics import patch
 with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
     from fastai.callback.core import Callback
-    from fastai.distributed import DistributedDL
     from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
 from .core import PtxError
 
@@ -50,13 +48,21 @@ def init_distributed() -> int:
     return ws
 
 # %% ../nbs/09a_distributed.ipynb #d1st0014
-@patch
-def _broadcast(self:DistributedDL, t, rank):
+def _broadcast(self, t, rank):
     "Broadcast the list `t` from `rank`, on the GPU for NCCL (which needs CUDA tensors) and on the CPU for gloo"
     dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
     t = torch.tensor(t, dtype=torch.long, device=dev)
     dist.broadcast(t, rank)
     return t.cpu().tolist()
+
+# %% ../nbs/09a_distributed.ipynb #d1st0014b
+def _fastai_distributed():
+    "Import `fastai.distributed` (it needs `accelerate`) and give its `DistributedDL` the broadcast above"
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+        from fastai.distributed import DistributedDL
+    DistributedDL._broadcast = _broadcast
+    return DistributedDL
 
 # %% ../nbs/09a_distributed.ipynb #d1st0017
 def _need_accelerate():
@@ -74,7 +80,7 @@ def distributed(learn, # a fastai `Learner`
     "fastai's `learn.distrib_ctx` when the job runs on several processes (on GPUs or on CPU), else nothing"
     if world_size() == 1:
         yield learn; return
-    _need_accelerate(); init_distributed()
+    _need_accelerate(); _fastai_distributed(); init_distributed()
     cuda = torch.cuda.is_available()
     with learn.distrib_ctx(sync_bn=cuda if sync_bn is None else sync_bn, cpu=not cuda): yield learn
 

@@ -1,6 +1,6 @@
 """Speed of `ptx_cascade.rle` against a per-pixel reference, and the exact round-trip of the real labels.
 
-    python bench/rle.py [--n-ref 20] [--csv PATH]
+    python bench/rle_speed.py [--n-ref 20] [--csv PATH]
 
 The reference below is written from the published description of the SIIM-ACR encoding (walk the pixels
 of the transposed image; each start counts from the end of the previous run) and, unlike the sample code
