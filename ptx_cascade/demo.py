@@ -44,15 +44,15 @@ class DemoConfig:
     conspicuity:tuple=(2., 3.) # range of the regions' conspicuity (`make_synth_siim`; its default is 0.2-1)
     size:int=128 # the U-Nets' input, and the size both caches are read at (the bundle decodes DICOMs at it)
     arch:str='mobilenetv3_small_050' # encoder of the two U-Nets
-    epochs:int=15 # epochs of the positive-only segmenter
+    epochs:int=30 # epochs of the positive-only segmenter
     baseline_epochs:int=8 # epochs of the all-images baseline (each sees ~4.5x the segmenter's films)
-    bs:int=8; lr:float=1e-2; loss:str='bce_log_dice' # the U-Nets' batch, peak learning rate and loss
+    bs:int=8; lr:float=3e-3; loss:str='bce_log_dice' # the U-Nets' batch, peak learning rate and loss
     cls_arch:str='resnet10t' # backbone of the classifier
-    cls_size:int=96 # the classifier's input (the learner resizes the cached films; at most `size`)
+    cls_size:int=128 # the classifier's input (the learner resizes the cached films; at most `size`)
     cls_epochs:int=8; cls_bs:int=32; cls_lr:float=1e-2; cls_loss:str='bce' # the classifier's recipe
     cls_extra:int=800 # extra synthetic films (seed + 1000) in the classifier's training folds only
     aug:str='flip' # training augmentation of the three networks (`data.aug_tfms` name)
-    threads:int=1 # torch CPU threads; 1 is fastest on a busy machine
+    threads:int|None=None # torch CPU threads; `None`: torch's default (one per core); 1 when others share the CPU
     seed:int=0 # the data, the folds, the data order and the initial weights
 
 # %% ../nbs/17_demo.ipynb #ca90c696
@@ -72,7 +72,7 @@ def _check_demo(dest:Path, c:DemoConfig, overwrite:bool):
     if (e := min(c.epochs, c.baseline_epochs, c.cls_epochs)) < 1:
         raise TrainError(f"epochs must be at least 1, got {e}")
     if c.cls_extra < 0: raise TrainError(f"cls_extra must be 0 or more, got {c.cls_extra}")
-    if c.threads < 1: raise TrainError(f"threads must be at least 1, got {c.threads}")
+    if c.threads is not None and c.threads < 1: raise TrainError(f"threads must be at least 1, got {c.threads}")
     if dest.exists() and not dest.is_dir(): raise TrainError(f"{dest} is a file; give a folder for the demo's outputs")
     if dest.is_dir() and any(dest.iterdir()) and not overwrite:
         raise TrainError(f"{dest} already exists and is not empty; pass --overwrite to replace the demo's files there, "
@@ -447,7 +447,7 @@ def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, met
     "Generate a synthetic SIIM set, train cascade and baseline on a CPU, calibrate, predict a held-out test set, report"
     t0, dest = time.time(), Path(dest)
     c = _demo_config(dest, overwrite, **settings)
-    torch.set_num_threads(c.threads)
+    if c.threads is not None: torch.set_num_threads(c.threads)
     for p in _DEMO_OUT: (shutil.rmtree if (dest/p).is_dir() else Path.unlink)(dest/p) if (dest/p).exists() else None
     _say(verbose, f"ptx_demo: {c.n} synthetic films at {c.gen_size} px (+{c.cls_extra} for the classifier), networks "
                   f"from random weights (pretrained=False), {c.cls_epochs} classifier / {c.epochs} segmenter / "
@@ -476,7 +476,7 @@ def ptx_demo(dest:str='ptx_demo', # output folder: data/, models/, bundle/, subm
              cls_arch:str=DEMO_DEFAULTS['cls_arch'], # backbone of the classifier
              cls_size:int=DEMO_DEFAULTS['cls_size'], # the classifier's input size (at most --size)
              cls_extra:int=DEMO_DEFAULTS['cls_extra'], # extra synthetic films for the classifier's training folds
-             # torch CPU threads (1 is fastest when other programs share the CPU)
+             # torch CPU threads (default: one per core; 1 when other programs share the CPU)
              threads:int=DEMO_DEFAULTS['threads'],
              overwrite:bool=False, # replace the outputs of an earlier demo in DEST
              num_workers:int=None # processes for generating and caching (default: one per CPU)
