@@ -23,6 +23,8 @@ Run from the repository root with the project's venv (nice it on a shared machin
    (`getrusage(RUSAGE_CHILDREN)` before/after). A thread samples the stage's whole process tree with psutil every
    0.2 s: the peak over time of the summed RSS (which counts shared pages once per process: an upper bound) and the
    summed PSS (shared pages split between the processes: what the tree really holds), and the largest single process.
+   Time the run spent stopped (SIGSTOP, e.g. paused by someone who needs a quiet machine) is counted apart: wall
+   includes it, "of it stopped" says how much.
 It prints a Markdown table. Under `nice` on a shared machine the wall times are upper bounds; the CPU seconds are
 closer to what a quiet machine would take in wall time (divided by the cores each stage keeps busy).
 """
@@ -99,11 +101,20 @@ class TreeSampler(threading.Thread):
     "Peak summed RSS and PSS (MB) of the process tree of `pid`, and the largest single RSS, every `dt` s"
     def __init__(self, pid:int, dt:float=0.2):
         super().__init__(daemon=True); self.pid, self.dt, self.stop = pid, dt, threading.Event()
-        self.rss = self.pss = self.one = 0.; self.nproc = 0
+        self.rss = self.pss = self.one = self.paused = 0.; self.nproc = 0
     def run(self):
         try: root = psutil.Process(self.pid)
         except psutil.NoSuchProcess: return
+        last = time.monotonic()
         while not self.stop.is_set():
+            now = time.monotonic()
+            try: stopped = root.status() == psutil.STATUS_STOPPED
+            except psutil.NoSuchProcess: break
+            # a gap of seconds between samples: this process was stopped too (SIGSTOP of the process group, by someone
+            # pausing the run for a quiet machine); a stopped stage itself is counted sample by sample
+            if now - last > 5: self.paused += now - last - self.dt
+            elif stopped: self.paused += now - last
+            last = now
             rss = pss = one = 0.; n = 0
             try: procs = [root] + root.children(recursive=True)
             except psutil.NoSuchProcess: break
@@ -128,7 +139,7 @@ def run_stage(name:str, cmd:list, log:Path) -> dict:
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if rc: print(log.read_text()[-3000:]); raise SystemExit(f"{name} failed with exit status {rc}; log: {log}")
-    return dict(stage=name, wall=wall, cpu=cpu, rss=s.rss, pss=s.pss, one=s.one, nproc=s.nproc)
+    return dict(stage=name, wall=wall, paused=s.paused, cpu=cpu, rss=s.rss, pss=s.pss, one=s.one, nproc=s.nproc)
 
 # ---------------------------------------------------------------- main
 
@@ -172,15 +183,15 @@ def main():
         if k == 'predict_small': cmd[cmd.index('SMALL')] = small_test(dest, a.n_small)
         cmd[0] = bin_/cmd[0]
         r = run_stage(k, cmd, logs/f'{k}.log'); r['load'] = load(); res.append(r)
-        print(f"  {r['wall']:.0f} s wall, {r['cpu']:.0f} CPU-s, peak RSS sum {r['rss']:.0f} MB (PSS {r['pss']:.0f} MB, "
+        print(f"  {r['wall']:.0f} s wall ({r['paused']:.0f} s of it stopped), {r['cpu']:.0f} CPU-s, peak RSS sum {r['rss']:.0f} MB (PSS {r['pss']:.0f} MB, "
               f"largest process {r['one']:.0f} MB, {r['nproc']} processes); load {r['load']}", flush=True)
     films = dict(prepare=a.n_train, cls=a.n_train, seg=a.n_train, evaluate='fold 0', predict=a.n_test, predict_small=a.n_small)
     print(f"\n{a.n_train} training / {a.n_test} test DICOMs at 1024², cache {a.cache_size} px, networks at {a.train_size} px, "
           f"one epoch, fold 0\n")
-    print('| stage | films | wall s | CPU s (user+sys) | peak RSS, tree sum (MB) | peak PSS, tree sum (MB) | largest process RSS (MB) | processes | load after |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---|')
+    print('| stage | films | wall s | of it stopped (s) | CPU s (user+sys) | peak RSS, tree sum (MB) | peak PSS, tree sum (MB) | largest process RSS (MB) | processes | load after |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     for r in res:
-        print(f"| {r['stage']} | {films[r['stage']]} | {r['wall']:.0f} | {r['cpu']:.0f} | {r['rss']:.0f} | {r['pss']:.0f} | "
+        print(f"| {r['stage']} | {films[r['stage']]} | {r['wall']:.0f} | {r['paused']:.0f} | {r['cpu']:.0f} | {r['rss']:.0f} | {r['pss']:.0f} | "
               f"{r['one']:.0f} | {r['nproc']} | {r['load']} |")
 
 if __name__ == '__main__': main()
