@@ -40,12 +40,19 @@ def _import_pretrainedmodels():
         return pretrainedmodels
     except Exception as e: return e  # anything: an unmaintained package can break in many ways
 
-_pm = _import_pretrainedmodels()
+# %% ../nbs/07_models.ipynb #lazypm02
+_pm = None   # not imported yet
+
+def _pm_module():
+    "The `pretrainedmodels` module or the error that stopped it importing, imported on the first call"
+    global _pm
+    if _pm is None: _pm = _import_pretrainedmodels()
+    return _pm
 
 # %% ../nbs/07_models.ipynb #6b229f1b
 def _pretrainedmodels():
     "The `pretrainedmodels` module, or an `ArchError` explaining why it cannot be used"
-    if isinstance(_pm, Exception):
+    if isinstance(_pm_module(), Exception):
         raise ArchError(f"the 'pretrainedmodels' source is unavailable: importing it failed with "
                         f"{type(_pm).__name__}: {_pm}. The package is unmaintained; use the same network from timm "
                         "(e.g. 'seresnext50_32x4d' for 'se_resnext50_32x4d')")
@@ -59,7 +66,7 @@ def arch_names(source:str) -> list[str]:
     if source == 'timm': return timm.list_models()
     # classification models only
     if source == 'torchvision': return torchvision.models.list_models(module=torchvision.models)
-    if source == 'pretrainedmodels': return [] if isinstance(_pm, Exception) else list(_pm.model_names)
+    if source == 'pretrainedmodels': return [] if isinstance(pm := _pm_module(), Exception) else list(pm.model_names)
     raise ArchError(f"unknown source {source!r}; use one of {SOURCES}")
 
 # %% ../nbs/07_models.ipynb #113a1892

@@ -322,12 +322,30 @@ def _tags(rng, p:dict, size:int, seed:int, i:int) -> dict:
                 PixelSpacing=[sp, sp], StudyDate='19010101', StudyTime='000000.00',
                 SeriesNumber='1', InstanceNumber='1')
 
+# %% ../nbs/04_synth.ipynb #r3s0ck01
+def _check_res(res, size:int):
+    "`res` as an int between 32 and `size`, or a `SynthError` naming it and the fix; `None` stays `None`"
+    if res is None: return None
+    if isinstance(res, bool) or not isinstance(res, (int, np.integer)):
+        raise SynthError(f"res must be an integer number of pixels (or None), got {res!r}")
+    if not 32 <= res <= size:
+        raise SynthError(f"res must be between 32 and size={size} px, got {res}; use res=None to render at size")
+    return int(res)
+
+# %% ../nbs/04_synth.ipynb #r3s0up01
+def _upsample(img:np.ndarray, lab:np.ndarray, size:int):
+    "`img` (uint8, bilinear) and its labels `lab` (nearest neighbour) at `size`×`size`"
+    if img.shape[0] == size: return img, lab
+    up = lambda a, how: np.asarray(Image.fromarray(a).resize((size, size), how))
+    return up(img, Image.BILINEAR), up(lab, Image.NEAREST)
+
 # %% ../nbs/04_synth.ipynb #40d21df3
-def _write_one(job, dest:Path, size:int, seed:int, quality:int=95, conspicuity:tuple=(0.2, 1.0)) -> list:
-    "Render and write the image of `job` = `(index, n_ptx)`; its CSV rows `(ImageId, RLE)`"
+def _write_one(job, dest:Path, size:int, seed:int, quality:int=95, conspicuity:tuple=(0.2, 1.0), res:int|None=None) -> list:
+    "Render and write the image of `job` = `(index, n_ptx)` (at `res` px, upsampled to `size`, when given); its CSV rows `(ImageId, RLE)`"
     i, n_ptx = job
     rng = np.random.default_rng([seed, i])
-    img, lab, p = synth_chest(rng, size=size, n_ptx=n_ptx, conspicuity=conspicuity)
+    img, lab, p = synth_chest(rng, size=res or size, n_ptx=n_ptx, conspicuity=conspicuity)
+    img, lab = _upsample(img, lab, size)   # nothing to do without `res`
     tags = _tags(rng, p, size=size, seed=seed, i=i)
     iid = tags['SOPInstanceUID']
     d = dest/'dicom-images-train'/tags['StudyInstanceUID']/tags['SeriesInstanceUID']
@@ -368,13 +386,14 @@ def make_synth_siim(dest, # folder that receives `dicom-images-train/` and `trai
                     conspicuity:tuple=(0.2, 1.0), # the regions' range; the CPU demo's `(2, 3)` shows at 96-128 px
                     num_workers:int=defaults.cpus, # processes; 0 renders in this process
                     overwrite:bool=False, # replace an existing `train-rle.csv` and `dicom-images-train/` in `dest`
-                    progress:bool=True # show a progress bar
+                    progress:bool=True, # show a progress bar
+                    res:int|None=None # render at `res` px (32..`size`) and upsample to `size`: ~4x faster at 1024 with 256
                    ) -> Path: # `dest`
     "Write a synthetic SIIM-ACR training set (`dicom-images-train/` of JPEG DICOMs and `train-rle.csv`) to `dest`"
-    conspicuity = _check_conspicuity(conspicuity)
+    conspicuity, res = _check_conspicuity(conspicuity), _check_res(res, size)
     dest = Path(dest)
     _prepare_dest(dest, overwrite=overwrite)
-    write = partial(_write_one, dest=dest, size=size, seed=seed, conspicuity=conspicuity)
+    write = partial(_write_one, dest=dest, size=size, seed=seed, conspicuity=conspicuity, res=res)
     rows = parallel(write, _jobs(n, pos_frac=pos_frac, seed=seed), n_workers=num_workers, progress=progress and n > 0)
     text = 'ImageId, EncodedPixels\n' + ''.join(f'{iid}, {rle}\n' for rs in rows for iid, rle in rs)
     write_text(dest/'train-rle.csv', text)   # last, and atomic: a crash never leaves a half-written label file
