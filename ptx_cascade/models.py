@@ -52,11 +52,11 @@ def _pm_module():
 # %% ../nbs/07_models.ipynb #6b229f1b
 def _pretrainedmodels():
     "The `pretrainedmodels` module, or an `ArchError` explaining why it cannot be used"
-    if isinstance(_pm_module(), Exception):
+    if isinstance(pm := _pm_module(), Exception):
         raise ArchError(f"the 'pretrainedmodels' source is unavailable: importing it failed with "
-                        f"{type(_pm).__name__}: {_pm}. The package is unmaintained; use the same network from timm "
+                        f"{type(pm).__name__}: {pm}. The package is unmaintained; use the same network from timm "
                         "(e.g. 'seresnext50_32x4d' for 'se_resnext50_32x4d')")
-    return _pm
+    return pm
 
 # %% ../nbs/07_models.ipynb #113a1891
 SOURCES = ('timm', 'torchvision', 'pretrainedmodels')  # the lookup order of unprefixed names

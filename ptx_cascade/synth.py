@@ -340,8 +340,9 @@ def _upsample(img:np.ndarray, lab:np.ndarray, size:int):
     return up(img, Image.BILINEAR), up(lab, Image.NEAREST)
 
 # %% ../nbs/04_synth.ipynb #40d21df3
-def _write_one(job, dest:Path, size:int, seed:int, quality:int=95, conspicuity:tuple=(0.2, 1.0), res:int|None=None) -> list:
-    "Render and write the image of `job` = `(index, n_ptx)` (at `res` px, upsampled to `size`, when given); its CSV rows `(ImageId, RLE)`"
+def _write_one(job, dest:Path, size:int, seed:int, quality:int=95, conspicuity:tuple=(0.2, 1.0),
+               res:int|None=None) -> list:
+    "Render (at `res` px, upsampled to `size`, when given) and write the image of `job` = `(index, n_ptx)`; its CSV rows"
     i, n_ptx = job
     rng = np.random.default_rng([seed, i])
     img, lab, p = synth_chest(rng, size=res or size, n_ptx=n_ptx, conspicuity=conspicuity)
