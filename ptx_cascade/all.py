@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastcore.test import test_eq, test_close, test_fail
-import warnings
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise on import
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+from .core import quiet_imports
+with quiet_imports():   # fastai's import-time warnings (`metrics`, `models` import it)
     from .core import *
     from .rle import *
     from .dicom import *

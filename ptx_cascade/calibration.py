@@ -6,14 +6,12 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/calibration.html.md"""
 
 # %% ../nbs/15_calibration.ipynb #9b226faa
 from __future__ import annotations
-import warnings
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from scipy import ndimage
 from fastcore.basics import patch, store_attr
-with warnings.catch_warnings():   # fastai 2.8 (imported by `metrics`) calls `torch.jit.script`: torch 2.10 warns
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    warnings.filterwarnings('ignore', message='IProgress not found')
+from .core import quiet_imports
+with quiet_imports():
     from ptx_cascade.metrics import dice_from_sums, iou_from_sums, confusion, f1, mcc, roc_auc, _np
     from ptx_cascade.postprocess import scaled_area, remove_small, probs_to_masks, _STRUCT8
     from ptx_cascade.oof import EvaluateError, OOFStore, quantise, dequantise, _level

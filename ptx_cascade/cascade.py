@@ -6,7 +6,7 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/cascade.html.md"""
 
 # %% ../nbs/13_cascade.ipynb #30e8f0f4
 from __future__ import annotations
-import contextlib, dataclasses, json, os, shutil, warnings
+import contextlib, dataclasses, json, os, shutil
 from collections import deque
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -18,13 +18,10 @@ from PIL import Image
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from safetensors.torch import save_model, load_model
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    # tqdm.auto, imported by timm, outside Jupyter widgets
-    warnings.filterwarnings('ignore', message='IProgress not found')
+from .core import PtxError, CliError, call_parse, write_csv, quiet_imports
+with quiet_imports():
     from fastai.vision.core import imagenet_stats
     from ptx_cascade import __version__
-    from ptx_cascade.core import PtxError, CliError, call_parse, write_csv
     from ptx_cascade.rle import rle_encode
     from ptx_cascade.dicom import DicomError, read_dicom, dicom_meta
     from ptx_cascade.data import clahe as _clahe, cache_meta, _read_png

@@ -13,9 +13,8 @@ import matplotlib.pyplot as plt
 from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastcore.meta import delegates
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter
+from .core import PtxError, atomic_write, write_text, write_json, quiet_imports
+with quiet_imports():
     from fastai.learner import Learner, SkipToEpoch, save_model
     from fastai.callback.core import Callback
     from fastai.callback.tracker import TrackerCallback, SaveModelCallback
@@ -30,7 +29,6 @@ with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which t
     from ptx_cascade.losses import SoftF1Loss, get_loss
     from ptx_cascade.models import cls_model, backbone_splitter, arch_stats
     from ptx_cascade.data import Cutout
-    from ptx_cascade.core import PtxError, atomic_write, write_text, write_json
 
 # %% auto #0
 __all__ = ['TrainError', 'check_stats', 'cuda_speedups', 'cls_learner', 'BestModelCallback', 'HistoryCSVLogger',

@@ -6,7 +6,8 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #a9eb66e5
 from __future__ import annotations
-import inspect, json, os
+import inspect, json, os, warnings
+from contextlib import contextmanager
 from functools import partial, wraps
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -14,7 +15,7 @@ import fastcore.script
 
 # %% auto #0
 __all__ = ['call_parse', 'PtxError', 'atomic_write', 'write_text', 'write_json', 'write_csv', 'write_png', 'write_npy',
-           'save_fig', 'CliError']
+           'save_fig', 'quiet_imports', 'CliError']
 
 # %% ../nbs/00_core.ipynb #4fa68749
 class PtxError(ValueError):
@@ -90,3 +91,12 @@ def save_fig(fn, fig, dpi:int=100) -> Path:
     atomic_write(fn, lambda t: fig.savefig(t, format='png', dpi=dpi, bbox_inches='tight'))
     plt.close(fig)
     return fn
+
+# %% ../nbs/00_core.ipynb #b3f9a6e1
+@contextmanager
+def quiet_imports():
+    "Silence only our dependencies' known import-time warnings: torch's on `torch.jit.script`, tqdm's IProgress"
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r'.*torch\.jit\.script', category=FutureWarning)
+        warnings.filterwarnings('ignore', message='IProgress not found')
+        yield

@@ -14,9 +14,8 @@ from scipy import ndimage
 from matplotlib.colors import ListedColormap
 from fastcore.basics import defaults, patch, store_attr
 from fastcore.parallel import parallel
-# fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise on every `ptx_prepare` call
-with warnings.catch_warnings():
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+from .core import PtxError, CliError, call_parse, write_csv, write_json, write_png, quiet_imports
+with quiet_imports():
     from fastai.data.block import DataBlock, RegressionBlock, TransformBlock
     from fastai.data.core import TfmdDL
     from fastai.data.transforms import ColReader, IndexSplitter, Normalize, IntToFloatTensor
@@ -28,7 +27,6 @@ with warnings.catch_warnings():
                                        setup_aug_tfms)
 from .rle import RLEError, read_rle_csv, rle_runs, rle_decode, rle_encode
 from .dicom import DicomError, read_dicom, dicom_meta, dicom_meta_df
-from .core import PtxError, CliError, call_parse, write_csv, write_json, write_png
 
 # %% auto #0
 __all__ = ['RLE_SEP', 'PROBLEM_COLS', 'AUGS', 'DataError', 'report_problems', 'siim_labels', 'stratified_folds', 'siim_index',

@@ -12,11 +12,9 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastcore.basics import defaults
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter
+from .core import PtxError, CliError, call_parse, write_text, write_json, save_fig, quiet_imports
+with quiet_imports():
     from ptx_cascade import __version__
-    from ptx_cascade.core import PtxError, CliError, call_parse, write_text, write_json, save_fig
     from ptx_cascade.metrics import kaggle_dice, dice, iou, confusion, f1, mcc, roc_auc, precision, recall
     from ptx_cascade.synth import make_synth_siim, _check_conspicuity
     from ptx_cascade.data import siim_index, prepare_cache, rles_mask

@@ -6,13 +6,12 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/distributed.html.md"""
 
 # %% ../nbs/09a_distributed.ipynb #d1st0001
 from __future__ import annotations
-import contextlib, os, sys, warnings
+import contextlib, os, sys
 import torch, torch.distributed as dist
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+from .core import PtxError, quiet_imports
+with quiet_imports():
     from fastai.callback.core import Callback
     from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
-from .core import PtxError
 
 # %% auto #0
 __all__ = ['DistError', 'world_size', 'init_distributed', 'distributed', 'StepCounter', 'shard', 'gather_shards', 'torchrun_cmd']
@@ -58,9 +57,7 @@ def _broadcast(self, t, rank):
 # %% ../nbs/09a_distributed.ipynb #d1st0014b
 def _fastai_distributed():
     "Import `fastai.distributed` (it needs `accelerate`) and give its `DistributedDL` the broadcast above"
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-        from fastai.distributed import DistributedDL
+    with quiet_imports(): from fastai.distributed import DistributedDL
     DistributedDL._broadcast = _broadcast
     return DistributedDL
 

@@ -6,16 +6,14 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/evaluate.html.md"""
 
 # %% ../nbs/16_evaluate.ipynb #9b226faa
 from __future__ import annotations
-import json, warnings
+import json
 from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from PIL import Image
 from scipy import ndimage
-with warnings.catch_warnings():   # fastai 2.8 (imported by `metrics`) calls `torch.jit.script`: torch 2.10 warns
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    warnings.filterwarnings('ignore', message='IProgress not found')
-    from ptx_cascade.core import PtxError, CliError, call_parse, write_text, write_json, write_csv, save_fig
+from .core import PtxError, CliError, call_parse, write_text, write_json, write_csv, save_fig, quiet_imports
+with quiet_imports():
     from ptx_cascade.postprocess import plot_threshold_search
     from ptx_cascade.classifier import plot_cls_confusion
     from ptx_cascade.cascade import bundle_from_runs

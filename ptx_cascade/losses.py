@@ -6,13 +6,11 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/losses.html.md"""
 
 # %% ../nbs/06_losses.ipynb #343d31f5
 from __future__ import annotations
-import inspect, warnings
+import inspect
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
-with warnings.catch_warnings():
-    warnings.simplefilter('ignore', FutureWarning)   # torchvision's import uses the deprecated torch.jit.script
-    from torchvision.ops import sigmoid_focal_loss
-from .core import PtxError
+from .core import PtxError, quiet_imports
+with quiet_imports(): from torchvision.ops import sigmoid_focal_loss
 
 # %% auto #0
 __all__ = ['LOSSES', 'LossError', 'flat_logits_targets', 'SigmoidLoss', 'SigmoidBCELoss', 'FocalLoss', 'soft_counts', 'DiceLoss',

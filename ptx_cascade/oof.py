@@ -6,16 +6,14 @@ Docs: https://ptx-cascade.github.io/ptx_cascade/oof.html.md"""
 
 # %% ../nbs/14_oof.ipynb #9b226faa
 from __future__ import annotations
-import json, re, warnings
+import json, re
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
-with warnings.catch_warnings():   # fastai 2.8 (imported by `metrics`) calls `torch.jit.script`: torch 2.10 warns
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    warnings.filterwarnings('ignore', message='IProgress not found')
-    from ptx_cascade.core import PtxError, atomic_write, write_csv, write_json, write_npy
+from .core import PtxError, atomic_write, write_csv, write_json, write_npy, quiet_imports
+with quiet_imports():
     from ptx_cascade.metrics import _np
     from ptx_cascade.postprocess import upscale_probs
     from ptx_cascade.cascade import CascadePredictor, load_run

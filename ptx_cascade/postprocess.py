@@ -9,13 +9,9 @@ from __future__ import annotations
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-import warnings
 from scipy import ndimage
-# fastai 2.8 (imported by `metrics`) calls `torch.jit.script`, which torch >= 2.10 deprecates
-with warnings.catch_warnings():
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    from ptx_cascade.metrics import kaggle_dice, _np, _as_stack   # the metrics' tensor/array helpers
-from .core import PtxError
+from .core import PtxError, quiet_imports
+with quiet_imports(): from ptx_cascade.metrics import kaggle_dice, _np, _as_stack   # the metrics' tensor/array helpers
 
 # %% auto #0
 __all__ = ['PostprocessError', 'probs_to_masks', 'argmax_masks', 'scaled_area', 'remove_small', 'triplet', 'upscale_probs',

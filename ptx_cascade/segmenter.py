@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from torch.optim.swa_utils import AveragedModel, update_bn
 from fastcore.foundation import L
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+from .core import quiet_imports
+with quiet_imports():
     from fastai.learner import Learner
     from fastai.optimizer import Adam
     from fastai.callback.core import Callback

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json, warnings
 from pathlib import Path
 from fastcore.foundation import L
-with warnings.catch_warnings():   # fastai 2.8 calls `torch.jit.script`, which torch >= 2.10 deprecates: noise
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm.auto, imported by timm, outside Jupyter
+from .core import PtxError, CliError, call_parse, write_json, quiet_imports
+with quiet_imports():
     from fastai.learner import Learner
     from ptx_cascade import __version__
-    from ptx_cascade.core import PtxError, CliError, call_parse, write_json
     from ptx_cascade.data import load_cache, cache_meta, cls_dls, seg_dls, AUGS
     from ptx_cascade.losses import get_loss
     from ptx_cascade.models import resolve_arch
