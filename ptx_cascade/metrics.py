@@ -10,9 +10,11 @@ import warnings
 from functools import partial
 import numpy as np, torch
 import sklearn.metrics as skm
-from fastai.learner import Metric
-from fastai.metrics import AccumMetric, ActivationType
-from fastai.torch_core import to_detach
+from .core import quiet_imports
+with quiet_imports():
+    from fastai.learner import Metric
+    from fastai.metrics import AccumMetric, ActivationType
+    from fastai.torch_core import to_detach
 
 # %% auto #0
 __all__ = ['mask_sums', 'dice_from_sums', 'iou_from_sums', 'dice_per_image', 'iou_per_image', 'kaggle_dice', 'dice', 'iou',

@@ -11,12 +11,13 @@ from collections import OrderedDict
 from pathlib import Path
 import torch, torch.nn as nn, torchvision, timm
 from fastcore.foundation import L
-from fastai.torch_core import params, apply_init
-from fastai.vision.core import imagenet_stats
-from fastai.vision.learner import create_head, has_pool_type, _update_first_layer
-from fastai.vision.models.unet import DynamicUnet
-from fastai.callback.hook import model_sizes
-from .core import PtxError
+from .core import PtxError, quiet_imports
+with quiet_imports():
+    from fastai.torch_core import params, apply_init
+    from fastai.vision.core import imagenet_stats
+    from fastai.vision.learner import create_head, has_pool_type, _update_first_layer
+    from fastai.vision.models.unet import DynamicUnet
+    from fastai.callback.hook import model_sizes
 
 # %% auto #0
 __all__ = ['SOURCES', 'ArchError', 'WeightsError', 'arch_names', 'resolve_arch', 'read_state_dict', 'load_weights', 'arch_model',
