@@ -49,6 +49,8 @@ class DemoConfig:
     cls_size:int=128 # the classifier's input (the learner resizes the cached films; at most `size`)
     cls_epochs:int=8; cls_bs:int=32; cls_lr:float=1e-2; cls_loss:str='bce' # the classifier's recipe
     cls_extra:int=800 # extra synthetic films (seed + 1000) in the classifier's training folds only
+    cal_extra:int=320 # extra synthetic films (seed + 2000) calibrated on with validation fold 3; never trained on
+    test_extra:int=320 # extra synthetic films (seed + 3000) held out as test DICOMs with test fold 4
     aug:str='flip' # training augmentation of the three networks (`data.aug_tfms` name)
     threads:int|None=None # torch CPU threads; `None`: torch's default (one per core); 1 when others share the CPU
     seed:int=0 # the data, the folds, the data order and the initial weights
@@ -69,7 +71,8 @@ def _check_demo(dest:Path, c:DemoConfig, overwrite:bool):
                          "the network would see upsampled images")
     if (e := min(c.epochs, c.baseline_epochs, c.cls_epochs)) < 1:
         raise TrainError(f"epochs must be at least 1, got {e}")
-    if c.cls_extra < 0: raise TrainError(f"cls_extra must be 0 or more, got {c.cls_extra}")
+    for k in ('cls_extra', 'cal_extra', 'test_extra'):
+        if getattr(c, k) < 0: raise TrainError(f"{k} must be 0 or more, got {getattr(c, k)}")
     if c.threads is not None and c.threads < 1: raise TrainError(f"threads must be at least 1, got {c.threads}")
     if dest.exists() and not dest.is_dir(): raise TrainError(f"{dest} is a file; give a folder for the demo's outputs")
     if dest.is_dir() and any(dest.iterdir()) and not overwrite:
@@ -77,9 +80,9 @@ def _check_demo(dest:Path, c:DemoConfig, overwrite:bool):
                          "or choose another --dest")
 
 # %% ../nbs/17_demo.ipynb #1c857d07
-_DEMO_OUT = ('data', 'extra', 'cache', 'cls_cache', 'models', 'validation', 'bundle', 'figures', 'submission.csv',
-             'submission_errors.csv', 'per_image.csv', 'baseline_per_image.csv', 'segmenter_only_per_image.csv',
-             'metrics.json', 'report.md')   # what `overwrite` replaces
+_DEMO_OUT = ('data', 'extra', 'calib', 'test_extra', 'cache', 'cls_cache', 'cal_cache', 'models', 'validation',
+             'bundle', 'figures', 'submission.csv', 'submission_errors.csv', 'per_image.csv', 'baseline_per_image.csv',
+             'segmenter_only_per_image.csv', 'metrics.json', 'report.md')   # what `overwrite` replaces
 
 # %% ../nbs/17_demo.ipynb #dem0say1
 def _say(verbose, *a):
@@ -116,6 +119,20 @@ def _split_test(data:Path, index:pd.DataFrame, test:np.ndarray) -> pd.DataFrame:
             if d != src and not any(d.iterdir()): d.rmdir()
     return te.assign(fname=fnames)
 
+# %% ../nbs/17_demo.ipynb #dem0add1
+def _add_test(data:Path, src:Path, index:pd.DataFrame) -> pd.DataFrame:
+    "Move every film of `index`, a set generated in `src`, into the test split of `data`; `src` is removed"
+    te = _split_test(src, index, np.ones(len(index), bool))   # src/dicom-images-test and src/test-rle.csv
+    have = (data/'test-rle.csv').read_text()
+    rows = (src/'test-rle.csv').read_text().splitlines(keepends=True)[1:]
+    write_text(data/'test-rle.csv', have + ('' if have.endswith('\n') else '\n') + ''.join(rows))
+    fnames = []
+    for f in te.fname:
+        new = data/'dicom-images-test'/Path(f).relative_to(src/'dicom-images-test')
+        new.parent.mkdir(parents=True, exist_ok=True); shutil.move(f, new); fnames.append(str(new))
+    shutil.rmtree(src)
+    return te.assign(fname=fnames, fold=TEST_FOLD)
+
 # %% ../nbs/17_demo.ipynb #dem0fld1
 TEST_FOLD, VALID_FOLD = 4, 3   # fold 4 is the held-out test split, fold 3 calibrates, folds 0-2 train
 
@@ -128,33 +145,48 @@ def _films(data:Path, n:int, c:DemoConfig, seed:int, nw:int, progress:bool) -> p
 
 # %% ../nbs/17_demo.ipynb #dem0dat1
 def demo_data(dest:Path, c:DemoConfig, num_workers:int|None=None, progress:bool=True, verbose:bool=True) -> dict:
-    "Stage 1: the demo's films in `dest/data` (fold 4 held out as test DICOMs) and the classifier's extra films"
+    "Stage 1: the demo's films in `dest/data` (fold 4 held out as test DICOMs), the classifier's and the calibration's"
     nw = defaults.cpus if num_workers is None else num_workers
-    _say(verbose, f"[1/6] generating {c.n} synthetic SIIM-style films in {dest/'data'} and {c.cls_extra} extra "
-                  f"films for the classifier in {dest/'extra'}")
+    _say(verbose, f"[1/6] generating {c.n} synthetic SIIM-style films in {dest/'data'} (+{c.test_extra} test films), "
+                  f"{c.cls_extra} extra films for the classifier in {dest/'extra'} and {c.cal_extra} for the "
+                  f"calibration in {dest/'calib'}")
     index = _films(dest/'data', c.n, c=c, seed=c.seed, nw=nw, progress=progress)
     te = _split_test(dest/'data', index, (index.fold == TEST_FOLD).to_numpy())
+    tx = index.iloc[:0]
+    if c.test_extra:   # more held-out films, drawn like the others: the comparison on the test split is finer
+        tx = _films(dest/'test_extra', c.test_extra, c=c, seed=c.seed + 3000, nw=nw, progress=progress)
+        te = pd.concat([te, _add_test(dest/'data', dest/'test_extra', tx)], ignore_index=True)
     ex = index.iloc[:0]
     if c.cls_extra:
         ex = _films(dest/'extra', c.cls_extra, c=c, seed=c.seed + 1000, nw=nw, progress=progress)
         ex = ex.assign(fold=np.arange(len(ex)) % 3)   # training folds 0-2 only: never validation or test
-        if set(ex.ImageId) & set(index.ImageId): raise TrainError("the extra films share ImageIds with the demo's")
-    return dict(test=te, dev=index[index.fold != TEST_FOLD].reset_index(drop=True), extra=ex.reset_index(drop=True))
+    cal = index.iloc[:0]
+    if c.cal_extra:   # validation films only: they calibrate, and no network trains on them
+        cal = _films(dest/'calib', c.cal_extra, c=c, seed=c.seed + 2000, nw=nw, progress=progress)
+        cal = cal.assign(fold=VALID_FOLD)
+    ids = [set(d.ImageId) for d in (index, ex, cal, tx)]
+    if sum(map(len, ids)) != len(set().union(*ids)):
+        raise TrainError("the demo's, the classifier's, the calibration's and the extra test films share ImageIds")
+    return dict(test=te, dev=index[index.fold != TEST_FOLD].reset_index(drop=True), extra=ex.reset_index(drop=True),
+                calib=cal.reset_index(drop=True))
 
 # %% ../nbs/17_demo.ipynb #dem0cch1
 def demo_cache(dest:Path, c:DemoConfig, films:dict, num_workers:int|None=None, progress:bool=True,
                verbose:bool=True) -> dict:
-    "Stage 2: the U-Nets' cache `dest/cache` (the non-test films) and the classifier's `dest/cls_cache` (plus extras)"
+    "Stage 2: caches of the U-Nets' films, the classifier's (plus its extras) and the calibration's (fold 3 + extras)"
     nw = defaults.cpus if num_workers is None else num_workers
+    val = pd.concat([films['dev'][films['dev'].fold == VALID_FOLD], films['calib']], ignore_index=True)
     _say(verbose, f"[2/6] held out {len(films['test'])} test films ({films['test'].label.sum()} positive) as DICOMs in "
                   f"{dest/'data'/'dicom-images-test'}; caching the other {len(films['dev'])} at {c.size} px in "
-                  f"{dest/'cache'}, and with the {len(films['extra'])} extra films in {dest/'cls_cache'}")
+                  f"{dest/'cache'}, with the {len(films['extra'])} extra films in {dest/'cls_cache'}, and the "
+                  f"{len(val)} calibration films in {dest/'cal_cache'}")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         seg = prepare_cache(films['dev'], dest/'cache', size=c.size, num_workers=nw, progress=progress)
         cls = prepare_cache(pd.concat([films['dev'], films['extra']], ignore_index=True), dest/'cls_cache',
                             size=c.size, num_workers=nw, progress=progress)
-    return dict(seg=seg, cls=cls)
+        cal = prepare_cache(val, dest/'cal_cache', size=c.size, num_workers=nw, progress=progress)
+    return dict(seg=seg, cls=cls, cal=cal)
 
 # %% ../nbs/17_demo.ipynb #dem0trn1
 def demo_train(dest:Path, c:DemoConfig, verbose:bool=True) -> dict:
@@ -173,10 +205,11 @@ def demo_train(dest:Path, c:DemoConfig, verbose:bool=True) -> dict:
 
 # %% ../nbs/17_demo.ipynb #dem0cal1
 def demo_calibrate(dest:Path, progress:bool=True, verbose:bool=True) -> tuple[dict, dict]:
-    "Stage 4: calibrate cascade, baseline and the segmenter alone on the validation fold; write `dest/bundle`"
-    _say(verbose, f"[4/6] calibrating cascade, baseline and the segmenter alone on validation fold {VALID_FOLD}")
+    "Stage 4: calibrate cascade, baseline and the segmenter alone on the calibration films; write `dest/bundle`"
+    _say(verbose, f"[4/6] calibrating cascade, baseline and the segmenter alone on validation fold {VALID_FOLD} "
+                  f"and the calibration films ({dest/'cal_cache'})")
     val = dest/'validation'
-    evaluate_models(dest/'cache', dest/'models', val, folds=[VALID_FOLD], tta=True, bundle_fold=VALID_FOLD,
+    evaluate_models(dest/'cal_cache', dest/'models', val, folds=[VALID_FOLD], tta=True, bundle_fold=VALID_FOLD,
                     device='cpu', progress=progress)
     shutil.move(val/'bundle', dest/'bundle')
     sets = json.loads((val/'settings.json').read_text())
@@ -318,7 +351,7 @@ def _demo_figures(dest:Path, preds:dict, truth:dict, surfaces:dict, gate:dict) -
     "Write the report's figures to `dest/figures`; their file names relative to `dest`"
     res = preds['cascade']; label = np.array([truth[i].any() for i in res.ImageId], int)
     store, ct = OOFStore(dest/'validation'/'oof'), gate['cls_thresh']
-    probs = {f'validation fold {VALID_FOLD} (the gate is chosen here)': (np.asarray(store.read('cls')), store.labels),
+    probs = {f'{len(store)} calibration films (the gate is chosen here)': (np.asarray(store.read('cls')), store.labels),
              'test films': (res.cls_prob.to_numpy(), label)}
     figs = dict(cls_films=_fig_films(res, label, ct), cls_histogram=_fig_histogram(probs, ct),
                 calibration_cascade=plot_calibration(surfaces['cascade'], title='validation: cascade (gated)'),
@@ -338,8 +371,10 @@ def _report_config(m:dict) -> list:
     "The report's paragraphs on the data and the networks"
     c, t = m['config'], m['test']
     return [f"A synthetic SIIM-style set of {c['n']} films ({c['gen_size']} px DICOMs, seed {c['seed']}): "
-            f"folds 0-2 train, fold {c['valid_fold']} calibrates, fold {c['test_fold']} is the held-out test set of "
-            f"{t['images']} DICOMs ({t['positive']} positive). The classifier also trains on {c['cls_extra']} extra "
+            f"folds 0-2 train, fold {c['valid_fold']} and {c['cal_extra']} extra synthetic films (seed "
+            f"{c['seed'] + 2000}, never trained on) calibrate, fold {c['test_fold']} and {c['test_extra']} extra "
+            f"films (seed {c['seed'] + 3000}) are the held-out test set of {t['images']} DICOMs ({t['positive']} "
+            "positive). The classifier also trains on {c['cls_extra']} extra "
             f"synthetic films (seed {c['seed'] + 1000}, training folds only).",
             f"Networks: classifier {c['cls_arch']} at {c['cls_size']} px, U-Nets {c['arch']} (DynamicUnet) at "
             f"{c['size']} px, **random initial weights (pretrained=False)**, {c['cls_epochs']} classifier epochs "
@@ -376,10 +411,10 @@ def _report_validation(dest:Path) -> list:
     val = [f for f in ('thresholds.png', 'calibration_cascade.png', 'calibration_baseline.png', 'confusion.png',
                        'best.png', 'worst.png') if (dest/'validation'/f).exists()]
     t51 = dest/'validation'/'table51.csv'
-    out = ['## Validation fold: calibration and the Table 5.1 analogue', '',
+    out = ['## Calibration films: calibration and the Table 5.1 analogue', '',
            'Argmax (0.5, no area filter), raw (calibrated threshold and min area) and TTA (flip) rows for cascade and '
-           'baseline, on the validation fold (one fold: no ± std). The full validation report is '
-           '[validation/report.md](validation/report.md).', '']
+           f'baseline, on validation fold {VALID_FOLD} and the calibration films (one fold: no ± std). The full '
+           'validation report is [validation/report.md](validation/report.md).', '']
     if t51.exists():
         tb = pd.read_csv(t51, header=[0, 1], index_col=[0, 1])
         tb = tb[[k for k in tb.columns if k[1] == 'mean']]; tb.columns = [k[0] for k in tb.columns]
@@ -447,7 +482,8 @@ def demo(dest='ptx_demo', # folder for the data, models, bundle, submission, met
     c = _demo_config(dest, overwrite, **settings)
     if c.threads is not None: torch.set_num_threads(c.threads)
     for p in _DEMO_OUT: (shutil.rmtree if (dest/p).is_dir() else Path.unlink)(dest/p) if (dest/p).exists() else None
-    _say(verbose, f"ptx_demo: {c.n} synthetic films at {c.gen_size} px (+{c.cls_extra} for the classifier), networks "
+    _say(verbose, f"ptx_demo: {c.n} synthetic films at {c.gen_size} px (+{c.cls_extra} for the classifier, "
+                  f"+{c.cal_extra} for the calibration), networks "
                   f"from random weights (pretrained=False), {c.cls_epochs} classifier / {c.epochs} segmenter / "
                   f"{c.baseline_epochs} baseline epochs, seed {c.seed}")
     films = demo_data(dest, c, num_workers=num_workers, progress=progress, verbose=verbose)
@@ -474,6 +510,8 @@ def ptx_demo(dest:str='ptx_demo', # output folder: data/, models/, bundle/, subm
              cls_arch:str=DEMO_DEFAULTS['cls_arch'], # backbone of the classifier
              cls_size:int=DEMO_DEFAULTS['cls_size'], # the classifier's input size (at most --size)
              cls_extra:int=DEMO_DEFAULTS['cls_extra'], # extra synthetic films for the classifier's training folds
+             cal_extra:int=DEMO_DEFAULTS['cal_extra'], # extra synthetic films for the calibration (never trained on)
+             test_extra:int=DEMO_DEFAULTS['test_extra'], # extra synthetic films held out as test DICOMs
              # torch CPU threads (default: one per core; 1 when other programs share the CPU)
              threads:int=DEMO_DEFAULTS['threads'],
              overwrite:bool=False, # replace the outputs of an earlier demo in DEST
@@ -483,7 +521,8 @@ def ptx_demo(dest:str='ptx_demo', # output folder: data/, models/, bundle/, subm
      "no GPU and no internet: data, training, calibration, test predictions, report")
     try:
         return demo(dest, n=n, size=size, epochs=epochs, cls_epochs=cls_epochs, seed=seed, gen_size=gen_size,
-                    arch=arch, cls_arch=cls_arch, cls_size=cls_size, cls_extra=cls_extra,
+                    arch=arch, cls_arch=cls_arch, cls_size=cls_size, cls_extra=cls_extra, cal_extra=cal_extra,
+                    test_extra=test_extra,
                     baseline_epochs=baseline_epochs, threads=threads,
                     num_workers=num_workers, overwrite=overwrite)
     except (PtxError, OSError) as e: raise CliError(f"ptx_demo: {e}") from None
