@@ -397,9 +397,9 @@ def _report_test(m:dict, figs:list) -> list:
     return ['## Test split (original resolution)', '',
             f"Predicting every film empty scores **{m['all_empty']['kaggle_dice']:.4f}** (the negative fraction): "
             "the floor. `segmenter_only` is the cascade's own U-Net with no gate, with the pixel threshold and "
-            "minimum area calibrated for it on the same validation fold.", '',
+            "minimum area calibrated for it on the same calibration films.", '',
             to_markdown(rows, 4), '', to_markdown(cls, 4), '',
-            'Settings calibrated on the validation fold: ' + '; '.join(st(k) for k in _MODELS[:3]) + '.', '',
+            'Settings calibrated on the calibration films: ' + '; '.join(st(k) for k in _MODELS[:3]) + '.', '',
             f"The gate sent {gt['segmented_fraction']:.0%} of the test films to the segmenter: predicting them took "
             f"{gt['seconds_gated']:.1f} s gated and {gt['seconds_ungated']:.1f} s with every film segmented "
             "(`segment_all=True`), with identical submissions (CPU wall times on a shared machine).", '',
@@ -407,7 +407,7 @@ def _report_test(m:dict, figs:list) -> list:
 
 # %% ../nbs/17_demo.ipynb #dem0rpv1
 def _report_validation(dest:Path) -> list:
-    "The report's section on the validation fold: its Table 5.1 analogue and figures, from `dest/validation`"
+    "The report's section on the calibration films: its Table 5.1 analogue and figures, from `dest/validation`"
     val = [f for f in ('thresholds.png', 'calibration_cascade.png', 'calibration_baseline.png', 'confusion.png',
                        'best.png', 'worst.png') if (dest/'validation'/f).exists()]
     t51 = dest/'validation'/'table51.csv'
