@@ -374,7 +374,7 @@ def _report_config(m:dict) -> list:
             f"folds 0-2 train, fold {c['valid_fold']} and {c['cal_extra']} extra synthetic films (seed "
             f"{c['seed'] + 2000}, never trained on) calibrate, fold {c['test_fold']} and {c['test_extra']} extra "
             f"films (seed {c['seed'] + 3000}) are the held-out test set of {t['images']} DICOMs ({t['positive']} "
-            "positive). The classifier also trains on {c['cls_extra']} extra "
+            f"positive). The classifier also trains on {c['cls_extra']} extra "
             f"synthetic films (seed {c['seed'] + 1000}, training folds only).",
             f"Networks: classifier {c['cls_arch']} at {c['cls_size']} px, U-Nets {c['arch']} (DynamicUnet) at "
             f"{c['size']} px, **random initial weights (pretrained=False)**, {c['cls_epochs']} classifier epochs "
