@@ -102,15 +102,18 @@ def _demo_config(dest:Path, overwrite:bool, **given) -> DemoConfig:
     return c
 
 # %% ../nbs/17_demo.ipynb #0af6fa9b
-def _split_test(data:Path, index:pd.DataFrame, test:np.ndarray) -> pd.DataFrame:
-    "Move the DICOMs of rows `test` of `index` to `data/dicom-images-test/` and their label rows to `data/test-rle.csv`"
+def _split_test(data:Path, index:pd.DataFrame, test:np.ndarray, to:Path|None=None) -> pd.DataFrame:
+    "Move the DICOMs of rows `test` of `index` to `to/dicom-images-test/`, their label rows to `to/test-rle.csv`"
+    to = data if to is None else to   # the folder whose test split receives them
     te = index[test].reset_index(drop=True)
     lines = (data/'train-rle.csv').read_text().splitlines(keepends=True)
     ids = set(te.ImageId)
     is_te = [l.split(',', 1)[0] in ids for l in lines[1:]]
-    for fn, keep in (('test-rle.csv', True), ('train-rle.csv', False)):
-        write_text(data/fn, lines[0] + ''.join(l for l, t in zip(lines[1:], is_te) if t == keep))
-    src, dst = data/'dicom-images-train', data/'dicom-images-test'
+    have = (to/'test-rle.csv').read_text() if (to/'test-rle.csv').exists() else lines[0]   # rows already held out
+    if not have.endswith('\n'): have += '\n'
+    write_text(to/'test-rle.csv', have + ''.join(l for l, t in zip(lines[1:], is_te) if t))
+    write_text(data/'train-rle.csv', lines[0] + ''.join(l for l, t in zip(lines[1:], is_te) if not t))
+    src, dst = data/'dicom-images-train', to/'dicom-images-test'
     fnames = []
     for f in te.fname:
         new = dst/Path(f).relative_to(src); new.parent.mkdir(parents=True, exist_ok=True)
@@ -122,16 +125,9 @@ def _split_test(data:Path, index:pd.DataFrame, test:np.ndarray) -> pd.DataFrame:
 # %% ../nbs/17_demo.ipynb #dem0add1
 def _add_test(data:Path, src:Path, index:pd.DataFrame) -> pd.DataFrame:
     "Move every film of `index`, a set generated in `src`, into the test split of `data`; `src` is removed"
-    te = _split_test(src, index, np.ones(len(index), bool))   # src/dicom-images-test and src/test-rle.csv
-    have = (data/'test-rle.csv').read_text()
-    rows = (src/'test-rle.csv').read_text().splitlines(keepends=True)[1:]
-    write_text(data/'test-rle.csv', have + ('' if have.endswith('\n') else '\n') + ''.join(rows))
-    fnames = []
-    for f in te.fname:
-        new = data/'dicom-images-test'/Path(f).relative_to(src/'dicom-images-test')
-        new.parent.mkdir(parents=True, exist_ok=True); shutil.move(f, new); fnames.append(str(new))
+    te = _split_test(src, index, np.ones(len(index), bool), to=data)
     shutil.rmtree(src)
-    return te.assign(fname=fnames, fold=TEST_FOLD)
+    return te.assign(fold=TEST_FOLD)
 
 # %% ../nbs/17_demo.ipynb #dem0fld1
 TEST_FOLD, VALID_FOLD = 4, 3   # fold 4 is the held-out test split, fold 3 calibrates, folds 0-2 train
